@@ -1,0 +1,223 @@
+package actors
+
+import (
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/hashicorp/go-hclog"
+)
+
+// Queue priorities: user-facing creations go before removals, and both go
+// before background work such as reconciliation.
+const (
+	PriorityCreate = iota
+	PriorityRemove
+	PriorityBackground
+	numPriorities
+)
+
+// poolStats are the pool's counters, readable from any goroutine without a
+// message round trip (admission, readiness, queue positions).
+type poolStats struct {
+	queued     atomic.Int64
+	busy       atomic.Int64
+	enqueued   atomic.Uint64
+	dispatched atomic.Uint64
+	alive      atomic.Bool
+	capacity   int
+	workers    int
+}
+
+// position returns how many jobs are ahead of job in the queue. It is exact
+// for jobs of one priority and an estimate across priorities.
+func (s *poolStats) position(job *DockerJob) int {
+	ahead := int64(job.queuedSeq.Load()) - int64(s.dispatched.Load()) - 1
+	if ahead < 0 {
+		return 0
+	}
+	return int(ahead)
+}
+
+// poolState lives outside the DockerPool instance so that an actor restart
+// keeps the queued jobs instead of losing their senders' replies.
+type poolState struct {
+	queues  [numPriorities][]*DockerJob
+	idle    []*actor.PID
+	busy    map[string]*DockerJob
+	workers []*actor.PID
+}
+
+// DockerPool owns the bounded queue of Docker jobs and hands each job to an
+// idle DockerWorker. A job waits only while every worker is busy, so one
+// slow call never delays a job that another worker could run. A full queue
+// rejects at once with ErrQueueFull: senders are never blocked.
+type DockerPool struct {
+	rt     *runtime
+	st     *poolState
+	logger hclog.Logger
+}
+
+func newPoolProps(rt *runtime) *actor.Props {
+	st := &poolState{busy: map[string]*DockerJob{}}
+	return actor.PropsFromProducer(func() actor.Actor {
+		return &DockerPool{rt: rt, st: st, logger: rt.logger.Named("docker_pool")}
+	}, actor.WithReceiverMiddleware(panicLogger(rt.logger)),
+		actor.WithSupervisor(actor.NewOneForOneStrategy(3, time.Minute, workerDecider(rt.logger))))
+}
+
+func (p *DockerPool) Receive(ctx actor.Context) {
+	switch msg := ctx.Message().(type) {
+	case *actor.Started:
+		p.onStarted(ctx)
+	case *DockerJob:
+		p.onJob(ctx, msg)
+	case *workerDone:
+		p.onWorkerDone(ctx, msg)
+	case *CancelDockerJob:
+		p.onCancel(ctx, msg)
+	case *DescribeRequest:
+		p.onDescribe(ctx, msg)
+	case *actor.Stopping:
+		p.onStopping(ctx)
+	case *actor.Restarting, *actor.Stopped, *actor.Terminated:
+	default:
+		p.logger.Warn("unexpected message", "type", fmt.Sprintf("%T", msg))
+	}
+}
+
+// onStarted spawns the workers. After a restart the old workers are gone
+// (protoactor stops a restarted actor's children); their running jobs still
+// deliver results to their senders, because workers reply directly.
+func (p *DockerPool) onStarted(ctx actor.Context) {
+	p.st.idle = p.st.idle[:0]
+	p.st.workers = p.st.workers[:0]
+	clear(p.st.busy)
+	for i := 1; i <= p.rt.pool.workers; i++ {
+		pid, err := ctx.SpawnNamed(newWorkerProps(p.rt, i), fmt.Sprintf("worker-%d", i))
+		if err != nil {
+			p.logger.Error("spawn docker worker failed", "worker", i, "error", err)
+			continue
+		}
+		p.st.workers = append(p.st.workers, pid)
+		p.st.idle = append(p.st.idle, pid)
+	}
+	p.rt.pool.busy.Store(0)
+	p.rt.metrics.busyWorkers.Set(0)
+	p.rt.pool.alive.Store(true)
+	p.logger.Info("docker pool started", "workers", len(p.st.workers), "queue_capacity", p.rt.pool.capacity)
+	p.dispatch(ctx)
+}
+
+func (p *DockerPool) onJob(ctx actor.Context, job *DockerJob) {
+	if job.Priority < 0 || job.Priority >= numPriorities {
+		job.Priority = PriorityBackground
+	}
+	if int(p.rt.pool.queued.Load()) >= p.rt.pool.capacity {
+		p.logger.Warn("docker queue full, job rejected", "kind", job.Kind, "op_id", job.OpID)
+		ctx.Send(job.ReplyTo, &DockerResult{OpID: job.OpID, Kind: job.Kind, Err: ErrQueueFull})
+		return
+	}
+	if job.Enqueued.IsZero() {
+		job.Enqueued = time.Now()
+	}
+	job.queuedSeq.Store(p.rt.pool.enqueued.Add(1))
+	p.st.queues[job.Priority] = append(p.st.queues[job.Priority], job)
+	p.setQueued(p.rt.pool.queued.Add(1))
+	p.dispatch(ctx)
+}
+
+func (p *DockerPool) onWorkerDone(ctx actor.Context, msg *workerDone) {
+	if _, ok := p.st.busy[msg.Worker.Id]; !ok {
+		// A worker of an earlier incarnation of the pool: not ours to reuse.
+		return
+	}
+	delete(p.st.busy, msg.Worker.Id)
+	p.st.idle = append(p.st.idle, msg.Worker)
+	p.rt.metrics.busyWorkers.Set(float64(p.rt.pool.busy.Add(-1)))
+	p.dispatch(ctx)
+}
+
+func (p *DockerPool) onCancel(ctx actor.Context, msg *CancelDockerJob) {
+	q := p.st.queues[msg.Job.Priority]
+	for i, job := range q {
+		if job != msg.Job {
+			continue
+		}
+		p.st.queues[msg.Job.Priority] = append(q[:i], q[i+1:]...)
+		p.setQueued(p.rt.pool.queued.Add(-1))
+		// The seq of a canceled job is never dispatched: count it as
+		// passed so the positions of the jobs behind it stay right.
+		p.rt.pool.dispatched.Add(1)
+		ctx.Send(job.ReplyTo, &DockerResult{OpID: job.OpID, Kind: job.Kind, Err: ErrJobCanceled})
+		return
+	}
+}
+
+// dispatch gives queued jobs to idle workers, highest priority first.
+func (p *DockerPool) dispatch(ctx actor.Context) {
+	for len(p.st.idle) > 0 {
+		job := p.next()
+		if job == nil {
+			return
+		}
+		worker := p.st.idle[len(p.st.idle)-1]
+		p.st.idle = p.st.idle[:len(p.st.idle)-1]
+		p.st.busy[worker.Id] = job
+		p.rt.metrics.busyWorkers.Set(float64(p.rt.pool.busy.Add(1)))
+		p.rt.pool.dispatched.Add(1)
+		p.rt.metrics.dockerQueueWait.Observe(time.Since(job.Enqueued).Seconds())
+		ctx.Send(worker, job)
+	}
+}
+
+func (p *DockerPool) next() *DockerJob {
+	for prio := range p.st.queues {
+		q := p.st.queues[prio]
+		if len(q) == 0 {
+			continue
+		}
+		job := q[0]
+		q[0] = nil
+		if len(q) == 1 {
+			p.st.queues[prio] = q[:0]
+		} else {
+			p.st.queues[prio] = q[1:]
+		}
+		p.setQueued(p.rt.pool.queued.Add(-1))
+		return job
+	}
+	return nil
+}
+
+func (p *DockerPool) setQueued(n int64) { p.rt.metrics.queueLength.Set(float64(n)) }
+
+func (p *DockerPool) onDescribe(ctx actor.Context, msg *DescribeRequest) {
+	node := TreeNode{
+		Name:  "docker",
+		PID:   ctx.Self().String(),
+		Kind:  "DockerPool",
+		State: "running",
+		Detail: map[string]any{
+			"queue_length":   p.rt.pool.queued.Load(),
+			"queue_capacity": p.rt.pool.capacity,
+			"busy_workers":   len(p.st.busy),
+			"workers":        len(p.st.workers),
+		},
+	}
+	msg.Reply <- describeReply{Node: node, Children: append([]*actor.PID(nil), p.st.workers...)}
+}
+
+// onStopping fails every queued job so that no sender waits forever.
+func (p *DockerPool) onStopping(ctx actor.Context) {
+	for prio := range p.st.queues {
+		for _, job := range p.st.queues[prio] {
+			ctx.Send(job.ReplyTo, &DockerResult{OpID: job.OpID, Kind: job.Kind, Err: ErrPoolStopped})
+		}
+		p.st.queues[prio] = nil
+	}
+	p.setQueued(0)
+	p.rt.pool.queued.Store(0)
+	p.logger.Info("docker pool stopping")
+}

@@ -1,0 +1,163 @@
+package actors
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/sessiond/sessiond/config"
+	"github.com/sessiond/sessiond/docker"
+)
+
+// collector spawns an actor that copies every DockerResult it gets to a
+// channel, standing in for a Session.
+func collector(t *testing.T, sys *System) (*actor.PID, <-chan *DockerResult) {
+	t.Helper()
+	out := make(chan *DockerResult, 100)
+	pid := sys.system.Root.Spawn(actor.PropsFromFunc(func(c actor.Context) {
+		if res, ok := c.Message().(*DockerResult); ok {
+			out <- res
+		}
+	}))
+	t.Cleanup(func() { sys.system.Root.Stop(pid) })
+	return pid, out
+}
+
+func job(id uint64, replyTo *actor.PID, run func(context.Context) error) *DockerJob {
+	return &DockerJob{OpID: id, Kind: OpInspect, ReplyTo: replyTo, Enqueued: time.Now(),
+		Run: func(ctx context.Context, _ docker.Engine) (any, error) { return nil, run(ctx) }}
+}
+
+func TestPoolHungJobDoesNotDelayOthers(t *testing.T) {
+	const workers = 4
+	sys := startSystem(t, newFakeEngine(t), func(c *config.Config) { c.AsyncPoolSize = workers })
+	pid, results := collector(t, sys)
+	hold := make(chan struct{})
+	defer close(hold)
+
+	sys.system.Root.Send(sys.rt.poolPID(), job(0, pid, func(ctx context.Context) error {
+		select {
+		case <-hold:
+		case <-ctx.Done():
+		}
+		return nil
+	}))
+	const quick = 3 * (workers - 1)
+	for i := 1; i <= quick; i++ {
+		sys.system.Root.Send(sys.rt.poolPID(), job(uint64(i), pid, func(context.Context) error { return nil }))
+	}
+	// Every quick job must finish while the first job is still held.
+	seen := map[uint64]bool{}
+	timeout := time.After(5 * time.Second)
+	for len(seen) < quick {
+		select {
+		case res := <-results:
+			if res.OpID == 0 {
+				t.Fatal("the held job finished before it was released")
+			}
+			seen[res.OpID] = true
+		case <-timeout:
+			t.Fatalf("only %d of %d quick jobs finished while one job was held", len(seen), quick)
+		}
+	}
+}
+
+func TestPoolRejectsWhenQueueFull(t *testing.T) {
+	sys := startSystem(t, newFakeEngine(t), func(c *config.Config) {
+		c.AsyncPoolSize = 1
+		c.DockerQueueSize = 2
+	})
+	pid, results := collector(t, sys)
+	hold := make(chan struct{})
+	block := func(ctx context.Context) error {
+		select {
+		case <-hold:
+		case <-ctx.Done():
+		}
+		return nil
+	}
+	for i := range 4 {
+		sys.system.Root.Send(sys.rt.poolPID(), job(uint64(i), pid, block))
+	}
+	// One job runs, two wait, the fourth is rejected.
+	select {
+	case res := <-results:
+		if res.OpID != 3 || !errors.Is(res.Err, ErrQueueFull) {
+			t.Fatalf("first result: op %d, err %v; want op 3 rejected with ErrQueueFull", res.OpID, res.Err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no rejection for the job over capacity")
+	}
+	close(hold)
+	for range 3 {
+		select {
+		case res := <-results:
+			if res.Err != nil {
+				t.Errorf("op %d: %v", res.OpID, res.Err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("queued jobs did not finish")
+		}
+	}
+}
+
+func TestPoolCancelRemovesQueuedJob(t *testing.T) {
+	sys := startSystem(t, newFakeEngine(t), func(c *config.Config) { c.AsyncPoolSize = 1 })
+	pid, results := collector(t, sys)
+	hold := make(chan struct{})
+	defer close(hold)
+	sys.system.Root.Send(sys.rt.poolPID(), job(1, pid, func(ctx context.Context) error {
+		select {
+		case <-hold:
+		case <-ctx.Done():
+		}
+		return nil
+	}))
+	ran := make(chan struct{}, 1)
+	queued := job(2, pid, func(context.Context) error { ran <- struct{}{}; return nil })
+	sys.system.Root.Send(sys.rt.poolPID(), queued)
+	sys.system.Root.Send(sys.rt.poolPID(), &CancelDockerJob{Job: queued})
+	select {
+	case res := <-results:
+		if res.OpID != 2 || !errors.Is(res.Err, ErrJobCanceled) {
+			t.Fatalf("result op %d err %v, want op 2 canceled", res.OpID, res.Err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("cancel got no reply")
+	}
+	select {
+	case <-ran:
+		t.Error("canceled job ran")
+	default:
+	}
+}
+
+func TestRestartPolicyDecide(t *testing.T) {
+	now := time.Now()
+	policy := restartPolicy{Max: 2, Window: time.Minute, Backoff: time.Second}
+	cases := []struct {
+		name      string
+		policy    restartPolicy
+		previous  []time.Time
+		restart   bool
+		wantDelay time.Duration
+	}{
+		{"first death", policy, nil, true, time.Second},
+		{"second death doubles delay", policy, []time.Time{now.Add(-time.Second)}, true, 2 * time.Second},
+		{"limit reached", policy, []time.Time{now.Add(-2 * time.Second), now.Add(-time.Second)}, false, 0},
+		{"old restarts fall out of window", policy, []time.Time{now.Add(-2 * time.Minute), now.Add(-time.Second)}, true, 2 * time.Second},
+		{"restarts disabled", restartPolicy{Max: 0, Window: time.Minute, Backoff: time.Second}, nil, false, 0},
+		{"delay capped at a minute", restartPolicy{Max: 100, Window: time.Hour, Backoff: time.Minute}, []time.Time{now}, true, time.Minute},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			restart, delay := tc.policy.decide(tc.previous, now)
+			if restart != tc.restart || delay != tc.wantDelay {
+				t.Errorf("decide = (%v, %s), want (%v, %s)", restart, delay, tc.restart, tc.wantDelay)
+			}
+		})
+	}
+}

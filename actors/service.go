@@ -1,0 +1,165 @@
+package actors
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+)
+
+// describeTimeout bounds how long the tree dump waits for one actor; an
+// actor blocked in an inline Docker call shows as unresponsive.
+const describeTimeout = 250 * time.Millisecond
+
+// CreateSession implements Service.
+func (s *System) CreateSession(ctx context.Context, req CreateRequest, wait time.Duration) (SessionInfo, error) {
+	reply := make(chan createReply, 1)
+	s.system.Root.Send(s.sessions, &CreateSession{Request: req, Reply: reply})
+	var created createReply
+	select {
+	case created = <-reply:
+	case <-ctx.Done():
+		return SessionInfo{}, ctxError(ctx)
+	}
+	if created.Err != nil {
+		return SessionInfo{}, created.Err
+	}
+	if wait <= 0 {
+		return created.Info, nil
+	}
+	info, err := s.wait(ctx, created.Info.ID, wait, false)
+	if err != nil {
+		// The session exists: report it as created, not as failed.
+		return created.Info, nil
+	}
+	return info, nil
+}
+
+// GetSession implements Service.
+func (s *System) GetSession(ctx context.Context, id string) (SessionInfo, error) {
+	reply := make(chan infoReply, 1)
+	s.system.Root.Send(s.sessions, &GetSessionRequest{ID: id, Reply: reply})
+	return awaitInfo(ctx, reply)
+}
+
+// ListSessions implements Service.
+func (s *System) ListSessions(ctx context.Context, filter ListFilter) ([]SessionInfo, error) {
+	reply := make(chan []SessionInfo, 1)
+	s.system.Root.Send(s.sessions, &ListSessionsRequest{Filter: filter, Reply: reply})
+	select {
+	case list := <-reply:
+		return list, nil
+	case <-ctx.Done():
+		return nil, ctxError(ctx)
+	}
+}
+
+// DeleteSession implements Service.
+func (s *System) DeleteSession(ctx context.Context, id string, wait time.Duration) (SessionInfo, error) {
+	reply := make(chan infoReply, 1)
+	s.system.Root.Send(s.sessions, &StopSession{ID: id, Reason: "deleted by request", Reply: reply})
+	info, err := awaitInfo(ctx, reply)
+	if err != nil || wait <= 0 || info.State.Terminal() {
+		return info, err
+	}
+	if done, werr := s.wait(ctx, id, wait, true); werr == nil {
+		return done, nil
+	}
+	return info, nil
+}
+
+// wait asks the session to reply once it is ready (or terminal with
+// untilTerminal) or the wait has passed.
+func (s *System) wait(ctx context.Context, id string, wait time.Duration, untilTerminal bool) (SessionInfo, error) {
+	ctx, cancel := context.WithTimeout(ctx, wait+describeTimeout)
+	defer cancel()
+	reply := make(chan infoReply, 1)
+	s.system.Root.Send(s.sessions, &WaitSessionRequest{ID: id, Deadline: time.Now().Add(wait), UntilTerminal: untilTerminal, Reply: reply})
+	info, err := awaitInfo(ctx, reply)
+	if err != nil {
+		return s.GetSession(context.WithoutCancel(ctx), id)
+	}
+	return info, nil
+}
+
+func awaitInfo(ctx context.Context, reply chan infoReply) (SessionInfo, error) {
+	select {
+	case r := <-reply:
+		return r.Info, r.Err
+	case <-ctx.Done():
+		return SessionInfo{}, ctxError(ctx)
+	}
+}
+
+func ctxError(ctx context.Context) error {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return &Error{Code: CodeTimeout, Message: "the session actor did not answer in time"}
+	}
+	return ctx.Err()
+}
+
+// Tree implements Service: it asks every actor to describe itself, in
+// parallel, level by level.
+func (s *System) Tree(ctx context.Context) (TreeNode, error) {
+	return s.describe(ctx, s.top), nil
+}
+
+func (s *System) describe(ctx context.Context, pid *actor.PID) TreeNode {
+	reply := make(chan describeReply, 1)
+	s.system.Root.Send(pid, &DescribeRequest{Reply: reply})
+	timer := time.NewTimer(describeTimeout)
+	defer timer.Stop()
+	var r describeReply
+	select {
+	case r = <-reply:
+	case <-timer.C:
+		return TreeNode{Name: pid.Id, PID: pid.String(), Kind: "unknown", State: "unresponsive"}
+	case <-ctx.Done():
+		return TreeNode{Name: pid.Id, PID: pid.String(), Kind: "unknown", State: "unresponsive"}
+	}
+	node := r.Node
+	if len(r.Children) == 0 {
+		return node
+	}
+	node.Children = make([]TreeNode, len(r.Children))
+	var wg sync.WaitGroup
+	for i, child := range r.Children {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			node.Children[i] = s.describe(ctx, child)
+		}()
+	}
+	wg.Wait()
+	return node
+}
+
+// Readiness implements Service.
+func (s *System) Readiness(ctx context.Context) Readiness {
+	rd := Readiness{
+		DockerReachable: s.rt.dockerReachable.Load(),
+		DockerError:     s.rt.dockerError(),
+		PoolAlive:       s.rt.pool.alive.Load(),
+		Mode:            s.mode(),
+		QueueLength:     int(s.rt.pool.queued.Load()),
+		QueueCapacity:   s.rt.pool.capacity,
+		BusyWorkers:     int(s.rt.pool.busy.Load()),
+		Workers:         s.rt.pool.workers,
+	}
+	if rd.DockerReachable {
+		rd.DockerError = ""
+	}
+	if !s.rt.cfg.UseAsyncDocker {
+		rd.Workers, rd.QueueCapacity = 0, 0
+	}
+	reply := make(chan int, 1)
+	s.system.Root.Send(s.sessions, &liveCountRequest{Reply: reply})
+	select {
+	case rd.Sessions = <-reply:
+	case <-ctx.Done():
+	}
+	rd.Ready = rd.DockerReachable
+	return rd
+}

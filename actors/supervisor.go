@@ -1,0 +1,351 @@
+package actors
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/sessiond/sessiond/docker"
+)
+
+// sessionEntry is the supervisor's view of one live session actor.
+type sessionEntry struct {
+	pid     *actor.PID
+	summary SessionInfo
+	// counted is set while the session counts against the limits.
+	counted bool
+}
+
+// registry lives outside the SessionSupervisor instance: a failure of the
+// supervisor is resumed, never restarted, because a restart would stop
+// every session actor, but the registry must survive either way.
+type registry struct {
+	live         map[string]*sessionEntry
+	byPID        map[string]string
+	ended        map[string]SessionInfo
+	active       int
+	activeByUser map[string]int
+	shuttingDown bool
+}
+
+// SessionSupervisor admits sessions (global and per-user limits, queue
+// capacity), keeps the registry id -> PID, routes requests and container
+// events to sessions, and restarts a session actor that panics.
+type SessionSupervisor struct {
+	rt     *runtime
+	reg    *registry
+	logger hclog.Logger
+}
+
+func newSupervisorProps(rt *runtime) *actor.Props {
+	reg := &registry{
+		live:         map[string]*sessionEntry{},
+		byPID:        map[string]string{},
+		ended:        map[string]SessionInfo{},
+		activeByUser: map[string]int{},
+	}
+	logger := rt.logger.Named("sessions")
+	return actor.PropsFromProducer(func() actor.Actor {
+		return &SessionSupervisor{rt: rt, reg: reg, logger: logger}
+	}, actor.WithReceiverMiddleware(panicLogger(rt.logger)),
+		actor.WithSupervisor(actor.NewOneForOneStrategy(sessionMaxActorRestarts, time.Minute, sessionDecider(logger))))
+}
+
+// sessionMaxActorRestarts is how often a session actor may panic within a
+// minute before it is stopped and its container removed.
+const sessionMaxActorRestarts = 5
+
+func (sv *SessionSupervisor) Receive(ctx actor.Context) {
+	switch msg := ctx.Message().(type) {
+	case *actor.Started:
+		sv.schedulePurge(ctx)
+	case *CreateSession:
+		sv.onCreate(ctx, msg)
+	case *GetSessionRequest:
+		sv.route(ctx, msg.ID, msg, func(info SessionInfo, err error) { msg.Reply <- infoReply{Info: info, Err: err} })
+	case *WaitSessionRequest:
+		sv.route(ctx, msg.ID, msg, func(info SessionInfo, err error) { msg.Reply <- infoReply{Info: info, Err: err} })
+	case *StopSession:
+		sv.route(ctx, msg.ID, msg, func(info SessionInfo, err error) { msg.Reply <- infoReply{Info: info, Err: err} })
+	case *ListSessionsRequest:
+		msg.Reply <- sv.list(msg.Filter)
+	case *liveCountRequest:
+		msg.Reply <- len(sv.reg.live)
+	case *ContainerEventReceived:
+		sv.onContainerEvent(ctx, msg)
+	case *sessionChanged:
+		sv.onSessionChanged(msg)
+	case *sessionFinished:
+		sv.onSessionFinished(ctx, msg)
+	case *actor.Terminated:
+		sv.onTerminated(ctx, msg)
+	case *StopAllSessions:
+		sv.onStopAll(ctx, msg)
+	case *purgeTick:
+		sv.purge()
+		sv.schedulePurge(ctx)
+	case *DescribeRequest:
+		sv.onDescribe(ctx, msg)
+	case *DockerResult:
+		if msg.Err != nil {
+			sv.logger.Error("remove container of a failed session actor failed", "error", msg.Err)
+		}
+	case *actor.Stopping, *actor.Stopped, *actor.Restarting:
+	default:
+		sv.logger.Warn("unexpected message", "type", fmt.Sprintf("%T", msg))
+	}
+}
+
+func (sv *SessionSupervisor) onCreate(ctx actor.Context, msg *CreateSession) {
+	reject := func(err *Error) {
+		sv.rt.metrics.rejected.WithLabelValues(string(err.Code)).Inc()
+		msg.Reply <- createReply{Err: err}
+	}
+	if sv.reg.shuttingDown {
+		reject(&Error{Code: CodeShuttingDown, Message: "sessiond is shutting down", RetryAfter: 5 * time.Second})
+		return
+	}
+	spec, err := resolveSpec(&sv.rt.cfg, msg.Request)
+	if err != nil {
+		reject(err.(*Error))
+		return
+	}
+	if sv.reg.active >= sv.rt.cfg.MaxSessions {
+		reject(&Error{Code: CodeLimitReached, RetryAfter: 10 * time.Second,
+			Message: fmt.Sprintf("%d of %d sessions in use (MAX_SESSIONS); delete a session or try later", sv.reg.active, sv.rt.cfg.MaxSessions)})
+		return
+	}
+	if n := sv.reg.activeByUser[spec.User]; n >= sv.rt.cfg.MaxSessionsPerUser {
+		reject(&Error{Code: CodeLimitReached, Field: "user", RetryAfter: 10 * time.Second,
+			Message: fmt.Sprintf("user %s has %d of %d sessions (MAX_SESSIONS_PER_USER); delete one first", spec.User, n, sv.rt.cfg.MaxSessionsPerUser)})
+		return
+	}
+	if sv.rt.useAsync() && int(sv.rt.pool.queued.Load()) >= sv.rt.pool.capacity {
+		reject(&Error{Code: CodeQueueFull, RetryAfter: time.Second,
+			Message: fmt.Sprintf("the Docker queue is full (%d jobs, DOCKER_QUEUE_SIZE); try again shortly", sv.rt.pool.capacity)})
+		return
+	}
+	if !sv.rt.dockerReachable.Load() {
+		reject(&Error{Code: CodeUnavailable, RetryAfter: 5 * time.Second,
+			Message: "the Docker daemon is not reachable: " + sv.rt.dockerError()})
+		return
+	}
+
+	id := newSessionID()
+	rec := &sessionRecord{
+		id:        id,
+		spec:      spec,
+		name:      docker.ContainerName(id),
+		createdAt: time.Now(),
+		state:     StatePending,
+	}
+	pid, spawnErr := ctx.SpawnNamed(newSessionProps(sv.rt, rec), id)
+	if spawnErr != nil {
+		sv.logger.Error("spawn session actor failed", "session_id", id, "error", spawnErr)
+		msg.Reply <- createReply{Err: &Error{Code: CodeInternal, Message: "could not start the session actor"}}
+		return
+	}
+	entry := &sessionEntry{pid: pid, counted: true, summary: SessionInfo{
+		ID: id, User: spec.User, Image: spec.Image, State: StatePending, Limits: spec.Limits,
+		CreatedAt: rec.createdAt, LastActivityAt: rec.createdAt,
+	}}
+	sv.reg.live[id] = entry
+	sv.reg.byPID[pid.Id] = id
+	sv.reg.active++
+	sv.reg.activeByUser[spec.User]++
+	sv.rt.metrics.created.Inc()
+	sv.rt.metrics.sessions.WithLabelValues(string(StatePending)).Inc()
+	msg.Reply <- createReply{Info: entry.summary, PID: pid}
+}
+
+// route forwards msg to the live session id, or answers from the record of
+// an ended session, or reports that the id is unknown.
+func (sv *SessionSupervisor) route(ctx actor.Context, id string, msg any, reply func(SessionInfo, error)) {
+	if entry, ok := sv.reg.live[id]; ok {
+		ctx.Send(entry.pid, msg)
+		return
+	}
+	if info, ok := sv.reg.ended[id]; ok {
+		reply(info, nil)
+		return
+	}
+	reply(SessionInfo{}, &Error{Code: CodeNotFound, Message: fmt.Sprintf("session %q not found", id)})
+}
+
+func (sv *SessionSupervisor) onContainerEvent(ctx actor.Context, msg *ContainerEventReceived) {
+	id := msg.Event.Labels[docker.LabelSession]
+	if entry, ok := sv.reg.live[id]; ok {
+		ctx.Send(entry.pid, msg)
+	}
+}
+
+func (sv *SessionSupervisor) onSessionChanged(msg *sessionChanged) {
+	entry, ok := sv.reg.live[msg.Info.ID]
+	if !ok {
+		return
+	}
+	old := entry.summary.State
+	entry.summary = msg.Info
+	if old != msg.Info.State {
+		sv.rt.metrics.sessions.WithLabelValues(string(old)).Dec()
+		sv.rt.metrics.sessions.WithLabelValues(string(msg.Info.State)).Inc()
+	}
+	if msg.Info.State.Terminal() {
+		sv.uncount(entry)
+	}
+}
+
+func (sv *SessionSupervisor) uncount(entry *sessionEntry) {
+	if !entry.counted {
+		return
+	}
+	entry.counted = false
+	sv.reg.active--
+	user := entry.summary.User
+	if sv.reg.activeByUser[user]--; sv.reg.activeByUser[user] <= 0 {
+		delete(sv.reg.activeByUser, user)
+	}
+}
+
+// onSessionFinished keeps the final snapshot for RETAIN_STOPPED and stops
+// the actor with a poison pill, so requests already in its mailbox are
+// still answered.
+func (sv *SessionSupervisor) onSessionFinished(ctx actor.Context, msg *sessionFinished) {
+	entry, ok := sv.reg.live[msg.Info.ID]
+	if !ok {
+		return
+	}
+	sv.uncount(entry)
+	sv.rt.metrics.sessions.WithLabelValues(string(entry.summary.State)).Dec()
+	delete(sv.reg.live, msg.Info.ID)
+	sv.reg.ended[msg.Info.ID] = msg.Info
+	ctx.Poison(entry.pid)
+}
+
+// onTerminated handles a session actor that stopped without finishing:
+// the strategy gave up after repeated panics, or shutdown stopped it. Its
+// container is removed unless the shutdown keeps containers.
+func (sv *SessionSupervisor) onTerminated(ctx actor.Context, msg *actor.Terminated) {
+	id, ok := sv.reg.byPID[msg.Who.Id]
+	if !ok {
+		return
+	}
+	delete(sv.reg.byPID, msg.Who.Id)
+	entry, live := sv.reg.live[id]
+	if !live {
+		return
+	}
+	sv.uncount(entry)
+	sv.rt.metrics.sessions.WithLabelValues(string(entry.summary.State)).Dec()
+	delete(sv.reg.live, id)
+	info := entry.summary
+	if sv.reg.shuttingDown {
+		return
+	}
+	sv.logger.Error("session actor stopped after repeated failures, removing its container", "session_id", id)
+	info.State = StateFailed
+	info.LastError = "session actor failed repeatedly"
+	info.History = append(info.History, Transition{State: StateFailed, At: time.Now(), Reason: info.LastError})
+	sv.reg.ended[id] = info
+	name := docker.ContainerName(id)
+	ctx.Send(sv.rt.poolPID(), &DockerJob{
+		Kind: OpRemove, Idempotent: true, Priority: PriorityRemove, ReplyTo: ctx.Self(), Enqueued: time.Now(),
+		Run: func(c context.Context, e docker.Engine) (any, error) { return nil, e.RemoveContainer(c, name) },
+	})
+}
+
+func (sv *SessionSupervisor) onStopAll(ctx actor.Context, msg *StopAllSessions) {
+	sv.reg.shuttingDown = true
+	n := 0
+	for id, entry := range sv.reg.live {
+		n++
+		if msg.Remove {
+			ctx.Send(entry.pid, &StopSession{ID: id, Reason: "sessiond shutting down"})
+		} else {
+			ctx.Stop(entry.pid)
+		}
+	}
+	sv.logger.Info("stopping all sessions", "sessions", n, "remove_containers", msg.Remove)
+	msg.Reply <- n
+}
+
+func (sv *SessionSupervisor) list(filter ListFilter) []SessionInfo {
+	out := make([]SessionInfo, 0, len(sv.reg.live)+len(sv.reg.ended))
+	keep := func(info SessionInfo) bool {
+		return (filter.User == "" || info.User == filter.User) && (filter.State == "" || info.State == filter.State)
+	}
+	for _, entry := range sv.reg.live {
+		if keep(entry.summary) {
+			out = append(out, entry.summary)
+		}
+	}
+	for _, info := range sv.reg.ended {
+		if keep(info) {
+			info.History = nil
+			out = append(out, info)
+		}
+	}
+	slices.SortFunc(out, func(a, b SessionInfo) int {
+		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	return out
+}
+
+func (sv *SessionSupervisor) schedulePurge(ctx actor.Context) {
+	self, root := ctx.Self(), ctx.ActorSystem().Root
+	time.AfterFunc(purgeInterval, func() { root.Send(self, &purgeTick{}) })
+}
+
+// purgeInterval is how often ended sessions past RETAIN_STOPPED are dropped.
+const purgeInterval = 15 * time.Second
+
+func (sv *SessionSupervisor) purge() {
+	cutoff := time.Now().Add(-sv.rt.cfg.RetainStopped)
+	for id, info := range sv.reg.ended {
+		last := info.CreatedAt
+		if n := len(info.History); n > 0 {
+			last = info.History[n-1].At
+		}
+		if last.Before(cutoff) {
+			delete(sv.reg.ended, id)
+		}
+	}
+}
+
+func (sv *SessionSupervisor) onDescribe(ctx actor.Context, msg *DescribeRequest) {
+	children := make([]*actor.PID, 0, len(sv.reg.live))
+	for _, entry := range sv.reg.live {
+		children = append(children, entry.pid)
+	}
+	msg.Reply <- describeReply{
+		Node: TreeNode{
+			Name:  "sessions",
+			PID:   ctx.Self().String(),
+			Kind:  "SessionSupervisor",
+			State: "running",
+			Detail: map[string]any{
+				"active":   sv.reg.active,
+				"live":     len(sv.reg.live),
+				"retained": len(sv.reg.ended),
+				"strategy": fmt.Sprintf("one-for-one, at most %d actor restarts per minute", sessionMaxActorRestarts),
+			},
+		},
+		Children: children,
+	}
+}
+
+func newSessionID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
