@@ -44,6 +44,11 @@ type Config struct {
 	// InstanceID is written into every container's sessiond.instance label
 	// (SESSIOND_INSTANCE, default "sessiond").
 	InstanceID string
+	// ContainerLabels are extra labels put on every session container, for
+	// cost tracking or for tests to find what they made (CONTAINER_LABELS,
+	// comma-separated key=value pairs, default none). Keys starting with
+	// "sessiond." other than sessiond.test are reserved.
+	ContainerLabels map[string]string
 
 	// SessionImage is the image used when a request names none
 	// (SESSION_IMAGE, default sessiond-sandbox:latest).

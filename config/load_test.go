@@ -95,6 +95,7 @@ func TestLoadFromEnvironment(t *testing.T) {
 		"DOCKER_TLS_VERIFY":        "1",
 		"DOCKER_CERT_PATH":         certDir,
 		"SESSIOND_INSTANCE":        "ci-42",
+		"CONTAINER_LABELS":         "team=data, sessiond.test=run1,",
 		"SESSION_IMAGE":            "alpine:3.20",
 		"ALLOWED_IMAGES":           " busybox:1.36 ,, alpine:3.20,busybox:1.36,",
 		"SESSION_PORT":             "9090",
@@ -143,6 +144,7 @@ func TestLoadFromEnvironment(t *testing.T) {
 		DockerTLSVerify:        true,
 		DockerCertPath:         certDir,
 		InstanceID:             "ci-42",
+		ContainerLabels:        map[string]string{"team": "data", "sessiond.test": "run1"},
 		SessionImage:           "alpine:3.20",
 		AllowedImages:          []string{"busybox:1.36", "alpine:3.20"},
 		SessionPort:            9090,
@@ -713,5 +715,28 @@ func TestSettingsTable(t *testing.T) {
 		if err := s.value.apply(&Config{}, s.def); err != nil {
 			t.Errorf("default %q of %s is invalid: %v", s.def, s.env, err)
 		}
+	}
+}
+
+func TestContainerLabelsRejectReservedAndMalformed(t *testing.T) {
+	cases := []struct {
+		name, value, want string
+	}{
+		{"reserved key", "sessiond.user=x", `label key "sessiond.user" is reserved`},
+		{"missing equals", "team", `label "team": must be key=value`},
+		{"empty key", "=x", `label "=x": must be key=value`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Load(nil, func(k string) string {
+				if k == "CONTAINER_LABELS" {
+					return tc.value
+				}
+				return ""
+			})
+			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "CONTAINER_LABELS") {
+				t.Errorf("error = %v, want one naming CONTAINER_LABELS and %q", err, tc.want)
+			}
+		})
 	}
 }

@@ -128,6 +128,12 @@ var settings = []setting{
 		value: stringValue{accepted: "non-empty text without whitespace", check: checkNonEmpty, store: func(c *Config, s string) { c.InstanceID = s }},
 	},
 	{
+		env:     "CONTAINER_LABELS",
+		defText: "none",
+		help:    "Extra labels put on every session container, such as team=data,env=prod.",
+		value:   labelListValue{store: func(c *Config, labels map[string]string) { c.ContainerLabels = labels }},
+	},
+	{
 		env:   "SESSION_IMAGE",
 		def:   "sessiond-sandbox:latest",
 		help:  "Image of a session whose request sets none. It is always in ALLOWED_IMAGES.",

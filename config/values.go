@@ -358,6 +358,39 @@ func (v imageListValue) apply(c *Config, raw string) error {
 	return nil
 }
 
+// labelListValue is a comma-separated list of key=value container labels.
+type labelListValue struct {
+	store func(c *Config, labels map[string]string)
+}
+
+func (labelListValue) allowed() string {
+	return "comma-separated key=value pairs with non-empty keys without whitespace; keys starting with sessiond. are reserved except sessiond.test"
+}
+
+func (v labelListValue) apply(c *Config, raw string) error {
+	labels := make(map[string]string)
+	for _, item := range strings.Split(raw, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		key, value, ok := strings.Cut(item, "=")
+		key = strings.TrimSpace(key)
+		if !ok || key == "" || checkNoSpace(key) != nil {
+			return fmt.Errorf("label %q: must be key=value; allowed: %s", item, v.allowed())
+		}
+		if strings.HasPrefix(key, "sessiond.") && key != "sessiond.test" {
+			return fmt.Errorf("label key %q is reserved for sessiond; allowed: %s", key, v.allowed())
+		}
+		labels[key] = strings.TrimSpace(value)
+	}
+	if len(labels) == 0 {
+		labels = nil
+	}
+	v.store(c, labels)
+	return nil
+}
+
 // checkImage accepts a non-empty image reference without whitespace. The
 // full reference grammar is left to the Docker daemon, which rejects the
 // rest when a session is created.
