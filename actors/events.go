@@ -62,7 +62,7 @@ func (r *eventRouter) Receive(ctx actor.Context) {
 		if r.state.isConnected {
 			state = "connected"
 		}
-		msg.Reply <- describeReply{Node: TreeNode{Name: "events", PID: ctx.Self().String(), Kind: "EventRouter",
+		msg.Reply <- describeReply{Node: TreeNode{Name: "events", PID: ctx.Self().Id, Kind: "EventRouter",
 			State: state, Detail: map[string]any{"reconnects": r.state.reconnects}}}
 	case *actor.Stopping, *actor.Restarting:
 		if r.cancel != nil {

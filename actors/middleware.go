@@ -17,7 +17,7 @@ func panicLogger(logger hclog.Logger) actor.ReceiverMiddleware {
 		return func(c actor.ReceiverContext, env *actor.MessageEnvelope) {
 			defer func() {
 				if r := recover(); r != nil {
-					logger.Error("actor panicked", "pid", c.Self().String(),
+					logger.Error("actor panicked", "pid", c.Self().Id,
 						"message_type", fmt.Sprintf("%T", env.Message), "panic", r,
 						"stack", string(debug.Stack()))
 					panic(r)

@@ -196,7 +196,7 @@ func (p *DockerPool) setQueued(n int64) { p.rt.metrics.queueLength.Set(float64(n
 func (p *DockerPool) onDescribe(ctx actor.Context, msg *DescribeRequest) {
 	node := TreeNode{
 		Name:  "docker",
-		PID:   ctx.Self().String(),
+		PID:   ctx.Self().Id,
 		Kind:  "DockerPool",
 		State: "running",
 		Detail: map[string]any{

@@ -115,9 +115,9 @@ func (s *System) describe(ctx context.Context, pid *actor.PID) TreeNode {
 	select {
 	case r = <-reply:
 	case <-timer.C:
-		return TreeNode{Name: pid.Id, PID: pid.String(), Kind: "unknown", State: "unresponsive"}
+		return TreeNode{Name: pid.Id, PID: pid.Id, Kind: "unknown", State: "unresponsive"}
 	case <-ctx.Done():
-		return TreeNode{Name: pid.Id, PID: pid.String(), Kind: "unknown", State: "unresponsive"}
+		return TreeNode{Name: pid.Id, PID: pid.Id, Kind: "unknown", State: "unresponsive"}
 	}
 	node := r.Node
 	if len(r.Children) == 0 {

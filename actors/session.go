@@ -193,18 +193,18 @@ func adoptContainer(ctx context.Context, e docker.Engine, name, sessionID string
 func (s *Session) containerSpec() docker.ContainerSpec {
 	r := s.rec
 	specJSON, _ := json.Marshal(r.spec)
+	labels := docker.SessionLabels(s.rt.cfg.InstanceID, r.id, r.spec.User, string(specJSON), r.createdAt)
+	for key, value := range s.rt.cfg.ContainerLabels {
+		if _, reserved := labels[key]; !reserved {
+			labels[key] = value
+		}
+	}
 	return docker.ContainerSpec{
-		Name:  r.name,
-		Image: r.spec.Image,
-		Cmd:   r.spec.Cmd,
-		Env:   r.spec.Env,
-		Labels: map[string]string{
-			docker.LabelSession:  r.id,
-			docker.LabelUser:     r.spec.User,
-			docker.LabelInstance: s.rt.cfg.InstanceID,
-			docker.LabelSpec:     string(specJSON),
-			docker.LabelCreated:  r.createdAt.UTC().Format(time.RFC3339Nano),
-		},
+		Name:        r.name,
+		Image:       r.spec.Image,
+		Cmd:         r.spec.Cmd,
+		Env:         r.spec.Env,
+		Labels:      labels,
 		Port:        s.rt.cfg.SessionPort,
 		MemoryBytes: r.spec.Limits.MemoryBytes,
 		NanoCPUs:    int64(r.spec.Limits.CPUs * 1e9),
@@ -729,7 +729,7 @@ func (s *Session) onDescribe(ctx actor.Context, msg *DescribeRequest) {
 	}
 	msg.Reply <- describeReply{Node: TreeNode{
 		Name:     "session/" + r.id,
-		PID:      ctx.Self().String(),
+		PID:      ctx.Self().Id,
 		Kind:     "Session",
 		State:    string(r.state),
 		Restarts: r.actorRestarts,

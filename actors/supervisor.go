@@ -330,7 +330,7 @@ func (sv *SessionSupervisor) onDescribe(ctx actor.Context, msg *DescribeRequest)
 	msg.Reply <- describeReply{
 		Node: TreeNode{
 			Name:  "sessions",
-			PID:   ctx.Self().String(),
+			PID:   ctx.Self().Id,
 			Kind:  "SessionSupervisor",
 			State: "running",
 			Detail: map[string]any{

@@ -227,7 +227,7 @@ func (t *topActor) Receive(ctx actor.Context) {
 		if t.events != nil {
 			children = append(children, t.events)
 		}
-		msg.Reply <- describeReply{Node: TreeNode{Name: "sessiond", PID: ctx.Self().String(), Kind: "Root", State: "running",
+		msg.Reply <- describeReply{Node: TreeNode{Name: "sessiond", PID: ctx.Self().Id, Kind: "Root", State: "running",
 			Detail: map[string]any{"mode": modeOf(t.rt)}}, Children: children}
 	case *actor.Stopping:
 		t.stopping = true
@@ -270,11 +270,11 @@ func (t *topActor) HandleFailure(_ *actor.ActorSystem, sup actor.Supervisor, chi
 	}
 	rs.Fail()
 	if rs.NumberOfFailures(time.Minute) > poolMaxRestarts {
-		t.logger.Error("actor failed too often, stopping it", "pid", child.String(), "reason", fmt.Sprint(reason))
+		t.logger.Error("actor failed too often, stopping it", "pid", child.Id, "reason", fmt.Sprint(reason))
 		sup.StopChildren(child)
 		return
 	}
-	t.logger.Warn("restarting failed actor", "pid", child.String(), "reason", fmt.Sprint(reason))
+	t.logger.Warn("restarting failed actor", "pid", child.Id, "reason", fmt.Sprint(reason))
 	sup.RestartChildren(child)
 }
 

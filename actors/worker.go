@@ -67,7 +67,7 @@ func (w *DockerWorker) onFinished(ctx actor.Context) {
 func (w *DockerWorker) onDescribe(ctx actor.Context, msg *DescribeRequest) {
 	node := TreeNode{
 		Name:   fmt.Sprintf("worker-%d", w.index),
-		PID:    ctx.Self().String(),
+		PID:    ctx.Self().Id,
 		Kind:   "DockerWorker",
 		State:  "idle",
 		Detail: map[string]any{"jobs_done": w.done},
