@@ -113,6 +113,10 @@ func newApp(ctx context.Context, cfg config.Config, logger hclog.Logger) (*app, 
 		engine.Close()
 		return nil, fmt.Errorf("start actors: %w", err)
 	}
+	recoverCtx, cancelRecover := context.WithTimeout(ctx, 2*cfg.DockerOperationTimeout)
+	system.RecoverWithRetry(recoverCtx)
+	cancelRecover()
+
 	handler := httpapi.New(httpapi.Options{
 		Service:      system,
 		Logger:       logger,

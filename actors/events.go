@@ -76,17 +76,20 @@ func (r *eventRouter) Receive(ctx actor.Context) {
 }
 
 // run keeps the stream open, reconnecting with a backoff that doubles up
-// to 30s. A failure is logged once per outage.
-// TODO: resynchronise by listing containers after a reconnect, so that an
-// event missed while disconnected still reaches its session.
+// to 30s. A failure is logged once per outage. After a reconnect every
+// session inspects its container, because events sent while the stream
+// was down are lost.
 func (r *eventRouter) run(ctx context.Context, root *actor.RootContext, self *actor.PID) {
 	defer close(r.done)
 	labels := map[string]string{docker.LabelInstance: r.rt.cfg.InstanceID}
 	backoff := 500 * time.Millisecond
-	warned := false
+	warned, failed := false, false
 	for ctx.Err() == nil {
 		events, errs := r.rt.engine.Events(ctx, labels)
 		root.Send(self, &eventsConnected{Connected: true})
+		if failed {
+			root.Send(r.sessions, &resyncSessions{})
+		}
 		for ev := range events {
 			backoff, warned = 500*time.Millisecond, false
 			if eventActions[ev.Action] {
@@ -97,6 +100,7 @@ func (r *eventRouter) run(ctx context.Context, root *actor.RootContext, self *ac
 		if ctx.Err() != nil {
 			return
 		}
+		failed = true
 		root.Send(self, &eventsConnected{Connected: false})
 		if !warned {
 			r.logger.Warn("event stream failed, reconnecting", "error", err, "delay", backoff)

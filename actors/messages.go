@@ -97,6 +97,22 @@ type sessionFinished struct {
 	Info SessionInfo
 }
 
+// adoptSession asks the supervisor to rebuild a session from a container
+// found at start.
+type adoptSession struct {
+	Container docker.Container
+	Spec      sessionSpec
+	Created   time.Time
+	Reply     chan error
+}
+
+// resyncSessions tells the supervisor the event stream was down; it asks
+// every session to check its container.
+type resyncSessions struct{}
+
+// checkContainer asks a session to inspect its container.
+type checkContainer struct{}
+
 // purgeTick makes the supervisor forget sessions past their retention.
 type purgeTick struct{}
 

@@ -62,7 +62,23 @@ type sessionRecord struct {
 	waiters       []*WaitSessionRequest
 	actorRestarts int
 	started       bool
+	// adopted marks a session rebuilt from a container found at start.
+	adopted bool
+	// inspectPurpose says why the inspect in flight was issued.
+	inspectPurpose inspectPurpose
 }
+
+type inspectPurpose int
+
+const (
+	// inspectReconcile reads the container back after an actor restart or
+	// an adoption at start.
+	inspectReconcile inspectPurpose = iota
+	// inspectProbeFailed finds out why the health probe gave up.
+	inspectProbeFailed
+	// inspectResync checks the container after the event stream was down.
+	inspectResync
+)
 
 // Session owns exactly one container through its whole lifecycle. It never
 // blocks its mailbox on Docker or on a probe in async mode: Docker work goes
@@ -102,6 +118,8 @@ func (s *Session) Receive(ctx actor.Context) {
 		s.onContainerEvent(ctx, msg)
 	case *timerFired:
 		s.onTimer(ctx, msg)
+	case *checkContainer:
+		s.onCheckContainer(ctx)
 	case *DescribeRequest:
 		s.onDescribe(ctx, msg)
 	case *actor.Restarting:
@@ -121,11 +139,40 @@ func (s *Session) onStarted(ctx actor.Context) {
 		return
 	}
 	r.started = true
+	if r.adopted {
+		r.lastActivity = time.Now()
+		s.transition(ctx, StatePending, "adopted container "+shortID(r.containerID)+" found at start")
+		s.armTimers(ctx)
+		s.logger.Info("session adopted", "container_id", shortID(r.containerID))
+		s.issueInspect(ctx, inspectReconcile, r.name)
+		return
+	}
 	r.lastActivity = r.createdAt
 	s.transition(ctx, StatePending, "admitted")
 	s.armTimers(ctx)
 	s.logger.Info("session started", "image", r.spec.Image)
 	s.issueCreate(ctx, false)
+}
+
+func (s *Session) issueInspect(ctx actor.Context, purpose inspectPurpose, idOrName string) {
+	s.rec.inspectPurpose = purpose
+	priority := PriorityCreate
+	if purpose == inspectResync {
+		priority = PriorityBackground
+	}
+	s.issue(ctx, OpInspect, priority, false, func(c context.Context, e docker.Engine) (any, error) {
+		return e.InspectContainer(c, idOrName)
+	})
+}
+
+// onCheckContainer inspects the container of a probing or ready session
+// after the event stream was down, so that a death missed meanwhile is seen.
+func (s *Session) onCheckContainer(ctx actor.Context) {
+	r := s.rec
+	if r.cleaning || r.inflight != nil || r.containerID == "" || (r.state != StateReady && r.state != StateProbing) {
+		return
+	}
+	s.issueInspect(ctx, inspectResync, r.containerID)
 }
 
 // reconcile runs after an actor restart: the message that caused the panic
@@ -140,9 +187,11 @@ func (s *Session) reconcile(ctx actor.Context) {
 	if r.finished {
 		return
 	}
-	s.issue(ctx, OpInspect, PriorityCreate, false, func(c context.Context, e docker.Engine) (any, error) {
-		return e.InspectContainer(c, r.name)
-	})
+	if r.cleaning {
+		s.issueRemove(ctx)
+		return
+	}
+	s.issueInspect(ctx, inspectReconcile, r.name)
 }
 
 // issueCreate makes, starts and inspects the container in one job, so a
@@ -336,8 +385,8 @@ func (s *Session) onCreateResult(ctx actor.Context, res *DockerResult) {
 	s.startProbe(ctx)
 }
 
-// onInspectResult handles the inspect that follows a failed probe or an
-// actor restart.
+// onInspectResult handles an inspect issued after an actor restart or an
+// adoption, after the probe gave up, or after the event stream was down.
 func (s *Session) onInspectResult(ctx actor.Context, res *DockerResult) {
 	r := s.rec
 	if r.cleaning {
@@ -345,12 +394,11 @@ func (s *Session) onInspectResult(ctx actor.Context, res *DockerResult) {
 		return
 	}
 	if docker.KindOf(res.Err) == docker.KindNotFound {
-		switch r.state {
-		case StatePending, StateCreating, StateStarting:
+		if r.inspectPurpose == inspectReconcile && (r.state == StatePending || r.state == StateCreating || r.state == StateStarting) {
 			s.issueCreate(ctx, false)
-		default:
-			s.containerDied(ctx, "container removed outside sessiond")
+			return
 		}
+		s.containerDied(ctx, "container removed outside sessiond")
 		return
 	}
 	if res.Err != nil {
@@ -364,16 +412,19 @@ func (s *Session) onInspectResult(ctx actor.Context, res *DockerResult) {
 		return
 	}
 	r.hostPort = c.HostPort
-	if r.state == StateProbing && r.readyAt.IsZero() && r.probeCancel == nil && r.deathReason == "" {
-		// Running but never answered: the probe gave up.
+	switch r.inspectPurpose {
+	case inspectProbeFailed:
 		s.fail(ctx, fmt.Sprintf("health check %s on 127.0.0.1:%d did not pass within %s", s.rt.cfg.HealthPath, r.hostPort, s.rt.cfg.StartupTimeout), nil)
-		return
+	case inspectResync:
+		if r.state == StateProbing && r.probeCancel == nil {
+			s.startProbe(ctx)
+		}
+	case inspectReconcile:
+		if r.state != StateProbing {
+			s.transition(ctx, StateProbing, fmt.Sprintf("container %s running, probing 127.0.0.1:%d", shortID(c.ID), c.HostPort))
+		}
+		s.startProbe(ctx)
 	}
-	// After an actor restart: probe again whatever the state was.
-	if r.state != StateProbing {
-		s.transition(ctx, StateProbing, "container running after actor restart")
-	}
-	s.startProbe(ctx)
 }
 
 func (s *Session) onRemoveResult(ctx actor.Context, res *DockerResult) {
@@ -426,10 +477,7 @@ func (s *Session) onProbeFinished(ctx actor.Context, msg *probeFinished) {
 		return
 	}
 	s.logger.Debug("health probe gave up, inspecting container", "error", msg.Err)
-	id := r.containerID
-	s.issue(ctx, OpInspect, PriorityCreate, false, func(c context.Context, e docker.Engine) (any, error) {
-		return e.InspectContainer(c, id)
-	})
+	s.issueInspect(ctx, inspectProbeFailed, r.containerID)
 }
 
 // onContainerEvent reacts to the daemon's events for this session's

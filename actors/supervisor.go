@@ -76,6 +76,12 @@ func (sv *SessionSupervisor) Receive(ctx actor.Context) {
 		sv.route(ctx, msg.ID, msg, func(info SessionInfo, err error) { msg.Reply <- infoReply{Info: info, Err: err} })
 	case *ListSessionsRequest:
 		msg.Reply <- sv.list(msg.Filter)
+	case *adoptSession:
+		msg.Reply <- sv.onAdopt(ctx, msg)
+	case *resyncSessions:
+		for _, entry := range sv.reg.live {
+			ctx.Send(entry.pid, &checkContainer{})
+		}
 	case *liveCountRequest:
 		msg.Reply <- len(sv.reg.live)
 	case *ContainerEventReceived:
@@ -152,17 +158,48 @@ func (sv *SessionSupervisor) onCreate(ctx actor.Context, msg *CreateSession) {
 		msg.Reply <- createReply{Err: &Error{Code: CodeInternal, Message: "could not start the session actor"}}
 		return
 	}
+	entry := sv.register(pid, rec)
+	sv.rt.metrics.created.Inc()
+	msg.Reply <- createReply{Info: entry.summary, PID: pid}
+}
+
+// onAdopt rebuilds a session from a container found at start. Adopted
+// sessions count against the limits but are never rejected by them: the
+// containers exist already.
+func (sv *SessionSupervisor) onAdopt(ctx actor.Context, msg *adoptSession) error {
+	c := msg.Container
+	id := c.Labels[docker.LabelSession]
+	if _, ok := sv.reg.live[id]; ok {
+		return errAlreadyLive
+	}
+	rec := &sessionRecord{
+		id:          id,
+		spec:        msg.Spec,
+		name:        docker.ContainerName(id),
+		createdAt:   msg.Created,
+		state:       StatePending,
+		containerID: c.ID,
+		adopted:     true,
+	}
+	pid, err := ctx.SpawnNamed(newSessionProps(sv.rt, rec), id)
+	if err != nil {
+		return fmt.Errorf("spawn session actor %s: %w", id, err)
+	}
+	sv.register(pid, rec)
+	return nil
+}
+
+func (sv *SessionSupervisor) register(pid *actor.PID, rec *sessionRecord) *sessionEntry {
 	entry := &sessionEntry{pid: pid, counted: true, summary: SessionInfo{
-		ID: id, User: spec.User, Image: spec.Image, State: StatePending, Limits: spec.Limits,
+		ID: rec.id, User: rec.spec.User, Image: rec.spec.Image, State: StatePending, Limits: rec.spec.Limits,
 		CreatedAt: rec.createdAt, LastActivityAt: rec.createdAt,
 	}}
-	sv.reg.live[id] = entry
-	sv.reg.byPID[pid.Id] = id
+	sv.reg.live[rec.id] = entry
+	sv.reg.byPID[pid.Id] = rec.id
 	sv.reg.active++
-	sv.reg.activeByUser[spec.User]++
-	sv.rt.metrics.created.Inc()
+	sv.reg.activeByUser[rec.spec.User]++
 	sv.rt.metrics.sessions.WithLabelValues(string(StatePending)).Inc()
-	msg.Reply <- createReply{Info: entry.summary, PID: pid}
+	return entry
 }
 
 // route forwards msg to the live session id, or answers from the record of

@@ -108,6 +108,10 @@ type Config struct {
 	// RemoveOnShutdown removes session containers on shutdown; false leaves
 	// them running for the next start (REMOVE_ON_SHUTDOWN, default true).
 	RemoveOnShutdown bool
+	// RecoveryMode is "adopt" (rebuild sessions from the containers of this
+	// instance found at start) or "remove-all" (remove them)
+	// (RECOVERY_MODE, default adopt).
+	RecoveryMode string
 
 	// LogLevel is trace, debug, info, warn or error (LOG_LEVEL, default info).
 	LogLevel string

@@ -52,6 +52,7 @@ func defaultConfig() Config {
 		RestartBackoff:         time.Second,
 		ShutdownTimeout:        30 * time.Second,
 		RemoveOnShutdown:       true,
+		RecoveryMode:           "adopt",
 		LogLevel:               "info",
 		LogFormat:              "text",
 	}
@@ -96,6 +97,7 @@ func TestLoadFromEnvironment(t *testing.T) {
 		"DOCKER_CERT_PATH":         certDir,
 		"SESSIOND_INSTANCE":        "ci-42",
 		"CONTAINER_LABELS":         "team=data, sessiond.test=run1,",
+		"RECOVERY_MODE":            "remove-all",
 		"SESSION_IMAGE":            "alpine:3.20",
 		"ALLOWED_IMAGES":           " busybox:1.36 ,, alpine:3.20,busybox:1.36,",
 		"SESSION_PORT":             "9090",
@@ -145,6 +147,7 @@ func TestLoadFromEnvironment(t *testing.T) {
 		DockerCertPath:         certDir,
 		InstanceID:             "ci-42",
 		ContainerLabels:        map[string]string{"team": "data", "sessiond.test": "run1"},
+		RecoveryMode:           "remove-all",
 		SessionImage:           "alpine:3.20",
 		AllowedImages:          []string{"busybox:1.36", "alpine:3.20"},
 		SessionPort:            9090,

@@ -266,6 +266,12 @@ var settings = []setting{
 		value: boolValue{store: func(c *Config, b bool) { c.RemoveOnShutdown = b }},
 	},
 	{
+		env:   "RECOVERY_MODE",
+		def:   "adopt",
+		help:  "What sessiond does at start with containers of its instance that it finds running or stopped. With adopt, it rebuilds their sessions from the container labels and removes containers whose labels are broken. With remove-all, it removes every one of them.",
+		value: choiceValue{choices: []string{"adopt", "remove-all"}, store: func(c *Config, s string) { c.RecoveryMode = s }},
+	},
+	{
 		env:   "LOG_LEVEL",
 		def:   "info",
 		help:  "Lowest level that is logged.",
