@@ -1,0 +1,45 @@
+package httpapi
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"unicode"
+
+	"github.com/sessiond/sessiond/actors"
+)
+
+// formatTree renders the supervision tree as text, one line per actor,
+// indented by two spaces per level:
+//
+//	root kind=root state=running restarts=0 pid=nonhost/$1
+//	  sessions kind=supervisor state=running restarts=0 pid=nonhost/$2
+func formatTree(root actors.TreeNode) string {
+	var b strings.Builder
+	writeTreeNode(&b, root, 0)
+	return b.String()
+}
+
+func writeTreeNode(b *strings.Builder, node actors.TreeNode, depth int) {
+	fmt.Fprintf(b, "%s%s kind=%s state=%s restarts=%d pid=%s\n",
+		strings.Repeat("  ", depth),
+		treeField(node.Name), treeField(node.Kind), treeField(node.State), node.Restarts, treeField(node.PID))
+	for _, child := range node.Children {
+		writeTreeNode(b, child, depth+1)
+	}
+}
+
+// treeField writes "-" for an empty value and quotes a value with spaces,
+// quotes or control characters, so that each node stays on one line with
+// space-separated fields.
+func treeField(value string) string {
+	if value == "" {
+		return "-"
+	}
+	if strings.ContainsFunc(value, func(r rune) bool {
+		return unicode.IsSpace(r) || r == '"' || !unicode.IsPrint(r)
+	}) {
+		return strconv.Quote(value)
+	}
+	return value
+}
