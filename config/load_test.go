@@ -419,12 +419,12 @@ func TestLoadInvalid(t *testing.T) {
 		{
 			name: "memory unknown unit",
 			vars: map[string]string{"DEFAULT_SESSION_MEMORY": "12XB"},
-			want: `invalid DEFAULT_SESSION_MEMORY (--default-session-memory) "12XB": must be a size in bytes or with a unit (k, m, g for KiB, MiB, GiB; KB, MB, GB for powers of 1000) from 6MiB to 1TiB`,
+			want: `invalid DEFAULT_SESSION_MEMORY (--default-session-memory) "12XB": must be a size in bytes or with a unit (k, m, g, KB, MB, GB for KiB, MiB, GiB) from 6MiB to 1TiB`,
 		},
 		{
 			name: "memory below docker minimum",
 			vars: map[string]string{"MAX_SESSION_MEMORY": "4m"},
-			want: `invalid MAX_SESSION_MEMORY (--max-session-memory) "4m": must be a size in bytes or with a unit (k, m, g for KiB, MiB, GiB; KB, MB, GB for powers of 1000) from 6MiB to 1TiB`,
+			want: `invalid MAX_SESSION_MEMORY (--max-session-memory) "4m": must be a size in bytes or with a unit (k, m, g, KB, MB, GB for KiB, MiB, GiB) from 6MiB to 1TiB`,
 		},
 		{
 			name: "default memory over max",
@@ -554,7 +554,7 @@ func TestLoadInvalid(t *testing.T) {
 		{
 			name: "body limit below minimum",
 			vars: map[string]string{"MAX_BODY_BYTES": "100"},
-			want: `invalid MAX_BODY_BYTES (--max-body-bytes) "100": must be a size in bytes or with a unit (k, m, g for KiB, MiB, GiB; KB, MB, GB for powers of 1000) from 1KiB to 1GiB`,
+			want: `invalid MAX_BODY_BYTES (--max-body-bytes) "100": must be a size in bytes or with a unit (k, m, g, KB, MB, GB for KiB, MiB, GiB) from 1KiB to 1GiB`,
 		},
 		{
 			name: "restart window zero",

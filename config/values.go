@@ -203,7 +203,7 @@ type sizeValue struct {
 }
 
 func (v sizeValue) allowed() string {
-	return "a size in bytes or with a unit (k, m, g for KiB, MiB, GiB; KB, MB, GB for powers of 1000) " +
+	return "a size in bytes or with a unit (k, m, g, KB, MB, GB for KiB, MiB, GiB) " +
 		"from " + formatSize(v.min) + " to " + formatSize(v.max)
 }
 
@@ -216,20 +216,21 @@ func (v sizeValue) apply(c *Config, raw string) error {
 	return nil
 }
 
-// sizeUnits maps each accepted unit to its number of bytes. The one-letter
-// units follow the docker CLI, where --memory 512m is 512 MiB, and KB, MB,
-// GB and TB are powers of 1000 as in SI. Lowercase "mb" and the like are
-// rejected because the docker CLI reads them as MiB but SI reads them as MB.
+// sizeUnits maps each accepted unit to its number of bytes. Every unit is a
+// power of 1024, as for the docker CLI's --memory (512m and 512MB are both
+// 512 MiB). Lowercase "mb" and the like are rejected as ambiguous.
 var sizeUnits = map[string]int64{
 	"": 1, "B": 1,
 	"k": 1 << 10, "K": 1 << 10, "KiB": 1 << 10,
 	"m": 1 << 20, "M": 1 << 20, "MiB": 1 << 20,
 	"g": 1 << 30, "G": 1 << 30, "GiB": 1 << 30,
 	"t": 1 << 40, "T": 1 << 40, "TiB": 1 << 40,
-	"kB": 1e3, "KB": 1e3,
-	"MB": 1e6,
-	"GB": 1e9,
-	"TB": 1e12,
+	// Docker's --memory reads KB, MB and GB as powers of 1024 too, and the
+	// HTTP API does the same, so one size means one thing everywhere.
+	"kB": 1 << 10, "KB": 1 << 10,
+	"MB": 1 << 20,
+	"GB": 1 << 30,
+	"TB": 1 << 40,
 }
 
 // parseSize parses a byte count such as "1048576", "256MiB", "512m" or
