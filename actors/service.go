@@ -3,11 +3,18 @@ package actors
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 )
+
+// replyTimeout bounds how long a caller waits for an actor's reply, on top
+// of any ?wait it asked for. A session blocked in an inline Docker call
+// (USE_ASYNC_DOCKER=false) can take that long; async sessions answer in
+// microseconds.
+const replyTimeout = 10 * time.Second
 
 // describeTimeout bounds how long the tree dump waits for one actor; an
 // actor blocked in an inline Docker call shows as unresponsive.
@@ -15,13 +22,15 @@ const describeTimeout = 250 * time.Millisecond
 
 // CreateSession implements Service.
 func (s *System) CreateSession(ctx context.Context, req CreateRequest, wait time.Duration) (SessionInfo, error) {
+	admitCtx, cancel := context.WithTimeout(ctx, replyTimeout)
+	defer cancel()
 	reply := make(chan createReply, 1)
 	s.system.Root.Send(s.sessions, &CreateSession{Request: req, Reply: reply})
 	var created createReply
 	select {
 	case created = <-reply:
-	case <-ctx.Done():
-		return SessionInfo{}, ctxError(ctx)
+	case <-admitCtx.Done():
+		return SessionInfo{}, ctxError(admitCtx)
 	}
 	if created.Err != nil {
 		return SessionInfo{}, created.Err
@@ -39,6 +48,8 @@ func (s *System) CreateSession(ctx context.Context, req CreateRequest, wait time
 
 // GetSession implements Service.
 func (s *System) GetSession(ctx context.Context, id string) (SessionInfo, error) {
+	ctx, cancel := context.WithTimeout(ctx, replyTimeout)
+	defer cancel()
 	reply := make(chan infoReply, 1)
 	s.system.Root.Send(s.sessions, &GetSessionRequest{ID: id, Reply: reply})
 	return awaitInfo(ctx, reply)
@@ -46,6 +57,8 @@ func (s *System) GetSession(ctx context.Context, id string) (SessionInfo, error)
 
 // ListSessions implements Service.
 func (s *System) ListSessions(ctx context.Context, filter ListFilter) ([]SessionInfo, error) {
+	ctx, cancel := context.WithTimeout(ctx, replyTimeout)
+	defer cancel()
 	reply := make(chan []SessionInfo, 1)
 	s.system.Root.Send(s.sessions, &ListSessionsRequest{Filter: filter, Reply: reply})
 	select {
@@ -58,9 +71,11 @@ func (s *System) ListSessions(ctx context.Context, filter ListFilter) ([]Session
 
 // DeleteSession implements Service.
 func (s *System) DeleteSession(ctx context.Context, id string, wait time.Duration) (SessionInfo, error) {
+	stopCtx, cancel := context.WithTimeout(ctx, replyTimeout)
+	defer cancel()
 	reply := make(chan infoReply, 1)
 	s.system.Root.Send(s.sessions, &StopSession{ID: id, Reason: "deleted by request", Reply: reply})
-	info, err := awaitInfo(ctx, reply)
+	info, err := awaitInfo(stopCtx, reply)
 	if err != nil || wait <= 0 || info.State.Terminal() {
 		return info, err
 	}
@@ -73,7 +88,7 @@ func (s *System) DeleteSession(ctx context.Context, id string, wait time.Duratio
 // wait asks the session to reply once it is ready (or terminal with
 // untilTerminal) or the wait has passed.
 func (s *System) wait(ctx context.Context, id string, wait time.Duration, untilTerminal bool) (SessionInfo, error) {
-	ctx, cancel := context.WithTimeout(ctx, wait+describeTimeout)
+	ctx, cancel := context.WithTimeout(ctx, wait+replyTimeout)
 	defer cancel()
 	reply := make(chan infoReply, 1)
 	s.system.Root.Send(s.sessions, &WaitSessionRequest{ID: id, Deadline: time.Now().Add(wait), UntilTerminal: untilTerminal, Reply: reply})
@@ -95,7 +110,7 @@ func awaitInfo(ctx context.Context, reply chan infoReply) (SessionInfo, error) {
 
 func ctxError(ctx context.Context) error {
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		return &Error{Code: CodeTimeout, Message: "the session actor did not answer in time"}
+		return &Error{Code: CodeTimeout, Message: fmt.Sprintf("the actors did not answer within %s", replyTimeout)}
 	}
 	return ctx.Err()
 }

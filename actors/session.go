@@ -92,7 +92,7 @@ type Session struct {
 func newSessionProps(rt *runtime, rec *sessionRecord) *actor.Props {
 	return actor.PropsFromProducer(func() actor.Actor {
 		return &Session{rt: rt, rec: rec, logger: rt.logger.Named("session").With("session_id", rec.id, "user", rec.spec.User)}
-	}, actor.WithReceiverMiddleware(panicLogger(rt.logger)))
+	}, actor.WithReceiverMiddleware(append([]actor.ReceiverMiddleware{panicLogger(rt.logger)}, rt.sessionMiddleware...)...))
 }
 
 func (s *Session) Receive(ctx actor.Context) {

@@ -37,6 +37,10 @@ type runtime struct {
 	// derive their deadlines from it.
 	baseCtx context.Context
 
+	// sessionMiddleware wraps every Session's Receive; tests use it to
+	// inject panics.
+	sessionMiddleware []actor.ReceiverMiddleware
+
 	dockerReachable atomic.Bool
 	dockerErr       atomic.Pointer[string]
 	fallbackWarned  atomic.Bool
