@@ -70,6 +70,7 @@ func leftovers() (int, error) {
 }
 
 type testServer struct {
+	app    *app
 	url    string
 	engine *docker.Client
 	cfg    config.Config
@@ -127,7 +128,7 @@ func startServer(t *testing.T, edit func(*config.Config)) *testServer {
 		t.Fatalf("connect test client: %v", err)
 	}
 	t.Cleanup(func() { engine.Close() })
-	return &testServer{url: srv.URL, engine: engine, cfg: cfg}
+	return &testServer{app: a, url: srv.URL, engine: engine, cfg: cfg}
 }
 
 type testWriter struct{ t *testing.T }

@@ -204,5 +204,4 @@ const (
 	timerIdle timerKind = iota
 	timerTTL
 	timerRestart
-	timerDeath
 )

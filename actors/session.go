@@ -46,8 +46,9 @@ type sessionRecord struct {
 	generation  uint64
 	probeCancel context.CancelFunc
 	oomSeen     bool
-	deathTimer  *time.Timer
-	deathReason string
+	// deathPending is set from a die event until the inspect that tells
+	// why the container died returns.
+	deathPending bool
 
 	// cleaning is set once the session is on its way to a terminal state;
 	// finalState is where it ends after its container is removed.
@@ -78,6 +79,10 @@ const (
 	inspectProbeFailed
 	// inspectResync checks the container after the event stream was down.
 	inspectResync
+	// inspectDeath finds out why the container died: a container removed
+	// with "docker rm -f" also sends die, with the daemon's kill signal as
+	// exit code, but inspect then finds it gone or being removed.
+	inspectDeath
 )
 
 // Session owns exactly one container through its whole lifecycle. It never
@@ -393,6 +398,9 @@ func (s *Session) onInspectResult(ctx actor.Context, res *DockerResult) {
 		s.issueRemove(ctx)
 		return
 	}
+	if r.inspectPurpose == inspectDeath && r.state != StateProbing && r.state != StateReady {
+		return
+	}
 	if docker.KindOf(res.Err) == docker.KindNotFound {
 		if r.inspectPurpose == inspectReconcile && (r.state == StatePending || r.state == StateCreating || r.state == StateStarting) {
 			s.issueCreate(ctx, false)
@@ -407,12 +415,25 @@ func (s *Session) onInspectResult(ctx actor.Context, res *DockerResult) {
 	}
 	c := res.Value.(docker.Container)
 	r.containerID = c.ID
+	if c.State == "removing" {
+		s.containerDied(ctx, "container removed outside sessiond")
+		return
+	}
 	if !c.Running {
+		if r.oomSeen && !c.OOMKilled {
+			c.OOMKilled = true
+		}
 		s.containerDied(ctx, exitReason(c))
 		return
 	}
 	r.hostPort = c.HostPort
 	switch r.inspectPurpose {
+	case inspectDeath:
+		// Started again from outside: carry on as before.
+		r.deathPending = false
+		if r.state == StateProbing {
+			s.startProbe(ctx)
+		}
 	case inspectProbeFailed:
 		s.fail(ctx, fmt.Sprintf("health check %s on 127.0.0.1:%d did not pass within %s", s.rt.cfg.HealthPath, r.hostPort, s.rt.cfg.StartupTimeout), nil)
 	case inspectResync:
@@ -481,8 +502,7 @@ func (s *Session) onProbeFinished(ctx actor.Context, msg *probeFinished) {
 }
 
 // onContainerEvent reacts to the daemon's events for this session's
-// container. A die is judged half a second later, because "docker rm -f"
-// sends die before destroy and the two deaths have different reasons.
+// container.
 func (s *Session) onContainerEvent(ctx actor.Context, msg *ContainerEventReceived) {
 	r := s.rec
 	ev := msg.Event
@@ -497,26 +517,18 @@ func (s *Session) onContainerEvent(ctx actor.Context, msg *ContainerEventReceive
 	case "oom":
 		r.oomSeen = true
 	case "die":
-		if r.deathReason != "" {
+		if r.deathPending {
 			return
 		}
-		r.deathReason = fmt.Sprintf("container exited with code %d", ev.ExitCode)
-		if r.oomSeen {
-			r.deathReason = fmt.Sprintf("container OOM killed (exit code %d)", ev.ExitCode)
-		}
+		r.deathPending = true
 		s.cancelProbe()
-		gen := r.generation
-		self, root := ctx.Self(), ctx.ActorSystem().Root
-		r.deathTimer = time.AfterFunc(500*time.Millisecond, func() {
-			root.Send(self, &timerFired{Kind: timerDeath, Generation: gen})
-		})
+		s.issueInspect(ctx, inspectDeath, r.containerID)
 	case "destroy":
-		r.deathReason = "container removed outside sessiond"
-		if r.deathTimer != nil {
-			r.deathTimer.Stop()
+		if r.deathPending {
+			// The inspect in flight finds the container gone.
+			return
 		}
-		s.cancelProbe()
-		s.containerDied(ctx, r.deathReason)
+		s.containerDied(ctx, "container removed outside sessiond")
 	}
 }
 
@@ -525,11 +537,7 @@ func (s *Session) onContainerEvent(ctx actor.Context, msg *ContainerEventReceive
 func (s *Session) containerDied(ctx actor.Context, reason string) {
 	r := s.rec
 	s.cancelProbe()
-	r.deathReason = ""
-	if r.deathTimer != nil {
-		r.deathTimer.Stop()
-		r.deathTimer = nil
-	}
+	r.deathPending = false
 	r.lastError = reason
 	now := time.Now()
 	restart, delay := s.rt.restartPolicy.decide(r.restartTimes, now)
@@ -636,10 +644,6 @@ func (s *Session) onTimer(ctx actor.Context, msg *timerFired) {
 		if msg.Generation == r.generation && r.state == StatePending {
 			s.issueCreate(ctx, true)
 		}
-	case timerDeath:
-		if msg.Generation == r.generation && r.deathReason != "" {
-			s.containerDied(ctx, r.deathReason)
-		}
 	}
 }
 
@@ -664,7 +668,7 @@ func (s *Session) armIdle(ctx actor.Context, d time.Duration) {
 
 func (s *Session) stopTimers() {
 	r := s.rec
-	for _, t := range []*time.Timer{r.idleTimer, r.ttlTimer, r.restartTimer, r.deathTimer} {
+	for _, t := range []*time.Timer{r.idleTimer, r.ttlTimer, r.restartTimer} {
 		if t != nil {
 			t.Stop()
 		}
