@@ -187,7 +187,7 @@ func freeAddr(t *testing.T) string {
 	return l.Addr().String()
 }
 
-func startProcess(t *testing.T, bin, addr, instance string) *process {
+func startProcess(t *testing.T, bin, addr, instance string, env ...string) *process {
 	t.Helper()
 	cmd := exec.Command(bin, "serve")
 	cmd.Env = append(os.Environ(),
@@ -196,6 +196,7 @@ func startProcess(t *testing.T, bin, addr, instance string) *process {
 		"CONTAINER_LABELS="+testLabel+"="+runID,
 		"LOG_LEVEL=debug",
 	)
+	cmd.Env = append(cmd.Env, env...)
 	logs := &strings.Builder{}
 	cmd.Stdout, cmd.Stderr = &lockedWriter{w: logs}, &lockedWriter{w: logs}
 	if err := cmd.Start(); err != nil {
@@ -294,39 +295,47 @@ func TestSIGKILLDuringCreationsLeavesNoOrphan(t *testing.T) {
 	time.Sleep(300 * time.Millisecond) // some creates are in flight inside the daemon now
 	first.kill()
 
-	second := startProcess(t, bin, addr, instance)
+	second := startProcess(t, bin, addr, instance, "RECONCILE_INTERVAL=1s")
 	client.url = second.url
-	var list struct {
-		Sessions []actors.SessionInfo `json:"sessions"`
-	}
+	// A create that the killed process sent may finish inside the daemon
+	// after the second process listed the containers; the periodic
+	// reconcile adopts it. Poll until every session settled and every
+	// container belongs to a ready session.
+	var listed map[string]bool
+	var orphans []string
 	deadline := time.Now().Add(60 * time.Second)
 	for {
+		var list struct {
+			Sessions []actors.SessionInfo `json:"sessions"`
+		}
 		client.do(t, http.MethodGet, "/v1/sessions", "", nil, &list)
 		settled := true
+		listed = map[string]bool{}
 		for _, info := range list.Sessions {
-			if info.State != actors.StateReady && !info.State.Terminal() {
+			switch {
+			case info.State == actors.StateReady:
+				listed[info.ID] = true
+			case !info.State.Terminal():
 				settled = false
 			}
 		}
-		if settled || time.Now().After(deadline) {
+		containers, err := s.engine.ListContainers(context.Background(), map[string]string{docker.LabelInstance: instance})
+		if err != nil {
+			t.Fatalf("list containers: %v", err)
+		}
+		orphans = orphans[:0]
+		for _, c := range containers {
+			if !listed[c.Labels[docker.LabelSession]] {
+				orphans = append(orphans, fmt.Sprintf("%s (%s)", c.Name, c.State))
+			}
+		}
+		if settled && len(orphans) == 0 {
 			break
 		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	listed := map[string]bool{}
-	for _, info := range list.Sessions {
-		if info.State == actors.StateReady {
-			listed[info.ID] = true
+		if time.Now().After(deadline) {
+			t.Fatalf("after 60s: settled %v, containers of no ready session: %v", settled, orphans)
 		}
-	}
-	containers, err := s.engine.ListContainers(context.Background(), map[string]string{docker.LabelInstance: instance})
-	if err != nil {
-		t.Fatalf("list containers: %v", err)
-	}
-	for _, c := range containers {
-		if !listed[c.Labels[docker.LabelSession]] {
-			t.Errorf("container %s (%s) belongs to no ready session", c.Name, c.State)
-		}
+		time.Sleep(200 * time.Millisecond)
 	}
 	t.Logf("%d sessions recovered after a kill during 10 creations", len(listed))
 	second.kill()

@@ -170,9 +170,11 @@ type CancelDockerJob struct {
 	Job *DockerJob
 }
 
-// workerDone tells the pool a worker is idle again.
+// workerDone tells the pool a worker is idle again, with the result of
+// the job it ran for the adaptive limit.
 type workerDone struct {
 	Worker *actor.PID
+	Result *DockerResult
 }
 
 // jobFinished carries a job's result from a worker's goroutine back into

@@ -7,18 +7,19 @@ import (
 // Metrics are the actor system's Prometheus instruments. All names start
 // with sessiond_.
 type Metrics struct {
-	sessions        *prometheus.GaugeVec
-	created         prometheus.Counter
-	rejected        *prometheus.CounterVec
-	failed          prometheus.Counter
-	restarts        prometheus.Counter
-	timeToReady     prometheus.Histogram
-	dockerCalls     *prometheus.HistogramVec
-	dockerRetries   *prometheus.CounterVec
-	dockerQueueWait prometheus.Histogram
-	queueLength     prometheus.Gauge
-	busyWorkers     prometheus.Gauge
-	inlineFallback  prometheus.Gauge
+	sessions         *prometheus.GaugeVec
+	created          prometheus.Counter
+	rejected         *prometheus.CounterVec
+	failed           prometheus.Counter
+	restarts         prometheus.Counter
+	timeToReady      prometheus.Histogram
+	dockerCalls      *prometheus.HistogramVec
+	dockerRetries    *prometheus.CounterVec
+	dockerQueueWait  prometheus.Histogram
+	queueLength      prometheus.Gauge
+	busyWorkers      prometheus.Gauge
+	inlineFallback   prometheus.Gauge
+	concurrencyLimit prometheus.Gauge
 }
 
 // NewMetrics creates the instruments and registers them with reg.
@@ -71,6 +72,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "sessiond_docker_busy_workers",
 			Help: "Docker workers running a job.",
 		}),
+		concurrencyLimit: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "sessiond_docker_concurrency_limit",
+			Help: "Docker jobs allowed to run at once: the adaptive limit, or ASYNC_POOL_SIZE.",
+		}),
 		inlineFallback: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "sessiond_docker_inline_fallback",
 			Help: "1 when the Docker pool is gone and sessions call Docker inline.",
@@ -78,6 +83,6 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	}
 	reg.MustRegister(m.sessions, m.created, m.rejected, m.failed, m.restarts,
 		m.timeToReady, m.dockerCalls, m.dockerRetries, m.dockerQueueWait,
-		m.queueLength, m.busyWorkers, m.inlineFallback)
+		m.queueLength, m.busyWorkers, m.inlineFallback, m.concurrencyLimit)
 	return m
 }

@@ -7,6 +7,8 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/hashicorp/go-hclog"
+
+	"github.com/sessiond/sessiond/docker"
 )
 
 // Queue priorities: user-facing creations go before removals, and both go
@@ -26,8 +28,11 @@ type poolStats struct {
 	enqueued   atomic.Uint64
 	dispatched atomic.Uint64
 	alive      atomic.Bool
-	capacity   int
-	workers    int
+	// limit is the number of jobs allowed to run at once: the adaptive
+	// limit, or workers when adaptation is off.
+	limit    atomic.Int64
+	capacity int
+	workers  int
 }
 
 // position returns how many jobs are ahead of job in the queue. It is exact
@@ -45,9 +50,22 @@ func (s *poolStats) position(job *DockerJob) int {
 type poolState struct {
 	queues  [numPriorities][]*DockerJob
 	idle    []*actor.PID
-	busy    map[string]*DockerJob
+	busy    map[string]busyJob
 	workers []*actor.PID
+	// limiter is nil when DOCKER_ADAPTIVE_LIMIT is off.
+	limiter *vegasLimit
+	// recheck is set while a timer will wake the pool to look again at
+	// jobs that may have become stuck.
+	recheck bool
 }
+
+type busyJob struct {
+	job     *DockerJob
+	started time.Time
+}
+
+// poolRecheck wakes the pool when a running job turns stuck.
+type poolRecheck struct{}
 
 // DockerPool owns the bounded queue of Docker jobs and hands each job to an
 // idle DockerWorker. A job waits only while every worker is busy, so one
@@ -60,7 +78,10 @@ type DockerPool struct {
 }
 
 func newPoolProps(rt *runtime) *actor.Props {
-	st := &poolState{busy: map[string]*DockerJob{}}
+	st := &poolState{busy: map[string]busyJob{}}
+	if rt.cfg.DockerAdaptiveLimit {
+		st.limiter = newVegasLimit(rt.cfg.DockerLimitMin, rt.cfg.DockerLimitInitial, rt.cfg.AsyncPoolSize)
+	}
 	return actor.PropsFromProducer(func() actor.Actor {
 		return &DockerPool{rt: rt, st: st, logger: rt.logger.Named("docker_pool")}
 	}, actor.WithReceiverMiddleware(panicLogger(rt.logger)),
@@ -77,6 +98,9 @@ func (p *DockerPool) Receive(ctx actor.Context) {
 		p.onWorkerDone(ctx, msg)
 	case *CancelDockerJob:
 		p.onCancel(ctx, msg)
+	case *poolRecheck:
+		p.st.recheck = false
+		p.dispatch(ctx)
 	case *DescribeRequest:
 		p.onDescribe(ctx, msg)
 	case *actor.Stopping:
@@ -106,7 +130,9 @@ func (p *DockerPool) onStarted(ctx actor.Context) {
 	p.rt.pool.busy.Store(0)
 	p.rt.metrics.busyWorkers.Set(0)
 	p.rt.pool.alive.Store(true)
-	p.logger.Info("docker pool started", "workers", len(p.st.workers), "queue_capacity", p.rt.pool.capacity)
+	p.publishLimit()
+	p.logger.Info("docker pool started", "workers", len(p.st.workers), "queue_capacity", p.rt.pool.capacity,
+		"adaptive_limit", p.st.limiter != nil, "limit", p.rt.pool.limit.Load())
 	p.dispatch(ctx)
 }
 
@@ -133,10 +159,42 @@ func (p *DockerPool) onWorkerDone(ctx actor.Context, msg *workerDone) {
 		// A worker of an earlier incarnation of the pool: not ours to reuse.
 		return
 	}
+	inflight := len(p.st.busy)
 	delete(p.st.busy, msg.Worker.Id)
 	p.st.idle = append(p.st.idle, msg.Worker)
 	p.rt.metrics.busyWorkers.Set(float64(p.rt.pool.busy.Add(-1)))
+	if p.st.limiter != nil && msg.Result != nil && msg.Result.Kind == OpCreate {
+		p.observe(msg.Result, inflight)
+	}
 	p.dispatch(ctx)
+}
+
+// observe feeds a finished create to the adaptive limit. Only a clean
+// first attempt is a latency sample; a transient error or a timeout cuts
+// the limit, while errors of the request itself (a missing image, a name
+// conflict) say nothing about load.
+func (p *DockerPool) observe(res *DockerResult, inflight int) {
+	before := p.st.limiter.limit
+	switch kind := docker.KindOf(res.Err); {
+	case res.Err == nil && res.Attempts == 1:
+		p.st.limiter.observe(res.Elapsed, inflight, false)
+	case kind == docker.KindTransient || kind == docker.KindTimeout || res.Attempts > 1:
+		p.st.limiter.observe(0, inflight, true)
+	}
+	if p.st.limiter.limit != before {
+		p.logger.Debug("docker concurrency limit changed", "from", before, "to", p.st.limiter.limit,
+			"latency", res.Elapsed, "baseline", p.st.limiter.baseline, "inflight", inflight)
+		p.publishLimit()
+	}
+}
+
+func (p *DockerPool) publishLimit() {
+	limit := len(p.st.workers)
+	if p.st.limiter != nil {
+		limit = p.st.limiter.limit
+	}
+	p.rt.pool.limit.Store(int64(limit))
+	p.rt.metrics.concurrencyLimit.Set(float64(limit))
 }
 
 func (p *DockerPool) onCancel(ctx actor.Context, msg *CancelDockerJob) {
@@ -155,21 +213,60 @@ func (p *DockerPool) onCancel(ctx actor.Context, msg *CancelDockerJob) {
 	}
 }
 
-// dispatch gives queued jobs to idle workers, highest priority first.
+// dispatch gives queued jobs to idle workers, highest priority first,
+// while fewer jobs than the limit run.
 func (p *DockerPool) dispatch(ctx actor.Context) {
-	for len(p.st.idle) > 0 {
+	for len(p.st.idle) > 0 && p.underLimit(ctx) {
 		job := p.next()
 		if job == nil {
 			return
 		}
 		worker := p.st.idle[len(p.st.idle)-1]
 		p.st.idle = p.st.idle[:len(p.st.idle)-1]
-		p.st.busy[worker.Id] = job
+		p.st.busy[worker.Id] = busyJob{job: job, started: time.Now()}
 		p.rt.metrics.busyWorkers.Set(float64(p.rt.pool.busy.Add(1)))
 		p.rt.pool.dispatched.Add(1)
 		p.rt.metrics.dockerQueueWait.Observe(time.Since(job.Enqueued).Seconds())
 		ctx.Send(worker, job)
 	}
+}
+
+// underLimit reports whether another job may start under the adaptive
+// limit. Jobs running longer than stuckAfter do not count: a call that
+// hangs until its timeout must not hold back the queue, as it would with a
+// limit of one. When the limit is reached, a timer wakes the pool once the
+// oldest running job turns stuck.
+func (p *DockerPool) underLimit(ctx actor.Context) bool {
+	if p.st.limiter == nil {
+		return true
+	}
+	now := time.Now()
+	stuckAfter := p.stuckAfter()
+	running := 0
+	var oldest time.Time
+	for _, b := range p.st.busy {
+		if now.Sub(b.started) >= stuckAfter {
+			continue
+		}
+		running++
+		if oldest.IsZero() || b.started.Before(oldest) {
+			oldest = b.started
+		}
+	}
+	if running < p.st.limiter.limit {
+		return true
+	}
+	if !p.st.recheck && p.rt.pool.queued.Load() > 0 {
+		p.st.recheck = true
+		self, root := ctx.Self(), ctx.ActorSystem().Root
+		time.AfterFunc(oldest.Add(stuckAfter).Sub(now), func() { root.Send(self, &poolRecheck{}) })
+	}
+	return false
+}
+
+// stuckAfter is four no-load create latencies, and at least a second.
+func (p *DockerPool) stuckAfter() time.Duration {
+	return max(time.Second, 4*p.st.limiter.baseline)
 }
 
 func (p *DockerPool) next() *DockerJob {
@@ -204,6 +301,7 @@ func (p *DockerPool) onDescribe(ctx actor.Context, msg *DescribeRequest) {
 			"queue_capacity": p.rt.pool.capacity,
 			"busy_workers":   len(p.st.busy),
 			"workers":        len(p.st.workers),
+			"limit":          p.rt.pool.limit.Load(),
 		},
 	}
 	msg.Reply <- describeReply{Node: node, Children: append([]*actor.PID(nil), p.st.workers...)}

@@ -3,6 +3,7 @@ package actors
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -32,8 +33,22 @@ func job(id uint64, replyTo *actor.PID, run func(context.Context) error) *Docker
 }
 
 func TestPoolHungJobDoesNotDelayOthers(t *testing.T) {
+	// With a fixed pool the quick jobs run on the other workers at once.
+	// With the adaptive limit at one, they wait until the held job counts
+	// as stuck (one second), then run.
+	for _, adaptive := range []bool{false, true} {
+		t.Run(fmt.Sprintf("adaptive=%v", adaptive), func(t *testing.T) {
+			testHungJob(t, adaptive)
+		})
+	}
+}
+
+func testHungJob(t *testing.T, adaptive bool) {
 	const workers = 4
-	sys := startSystem(t, newFakeEngine(t), func(c *config.Config) { c.AsyncPoolSize = workers })
+	sys := startSystem(t, newFakeEngine(t), func(c *config.Config) {
+		c.AsyncPoolSize = workers
+		c.DockerAdaptiveLimit = adaptive
+	})
 	pid, results := collector(t, sys)
 	hold := make(chan struct{})
 	defer close(hold)
@@ -69,6 +84,7 @@ func TestPoolRejectsWhenQueueFull(t *testing.T) {
 	sys := startSystem(t, newFakeEngine(t), func(c *config.Config) {
 		c.AsyncPoolSize = 1
 		c.DockerQueueSize = 2
+		c.DockerAdaptiveLimit = false
 	})
 	pid, results := collector(t, sys)
 	hold := make(chan struct{})

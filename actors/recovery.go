@@ -30,6 +30,13 @@ type RecoveryReport struct {
 // restart policy) and removes containers whose labels cannot be read; with
 // "remove-all" it removes them all. Call it before serving requests.
 func (s *System) Recover(ctx context.Context) (RecoveryReport, error) {
+	return s.reconcile(ctx, s.rt.cfg.RecoveryMode == "remove-all")
+}
+
+// reconcile adopts the containers of this instance that no live session
+// owns, or removes them all with removeAll, and removes containers whose
+// labels cannot be read.
+func (s *System) reconcile(ctx context.Context, removeAll bool) (RecoveryReport, error) {
 	var report RecoveryReport
 	labels := map[string]string{docker.LabelInstance: s.rt.cfg.InstanceID}
 	res := s.rt.exec.run(ctx, &DockerJob{Kind: OpList, Idempotent: true,
@@ -41,7 +48,7 @@ func (s *System) Recover(ctx context.Context) (RecoveryReport, error) {
 	var errs []error
 	for _, c := range res.Value.([]docker.Container) {
 		spec, created, err := s.readLabels(c)
-		if err == nil && s.rt.cfg.RecoveryMode != "remove-all" {
+		if err == nil && !removeAll {
 			reply := make(chan error, 1)
 			s.system.Root.Send(s.sessions, &adoptSession{Container: c, Spec: spec, Created: created, Reply: reply})
 			select {
@@ -71,7 +78,9 @@ func (s *System) Recover(ctx context.Context) (RecoveryReport, error) {
 		}
 		report.Removed++
 	}
-	logger.Info("recovery finished", "mode", s.rt.cfg.RecoveryMode, "adopted", report.Adopted, "removed", report.Removed)
+	if report.Adopted+report.Removed > 0 || removeAll {
+		logger.Info("reconciled containers", "remove_all", removeAll, "adopted", report.Adopted, "removed", report.Removed)
+	}
 	return report, errors.Join(errs...)
 }
 
@@ -104,30 +113,46 @@ const recoveryRetryInterval = 5 * time.Second
 
 // RecoverWithRetry runs Recover within ctx. When that fails, for instance
 // because the daemon is down at start, it retries in the background until
-// an attempt succeeds or the System shuts down.
+// an attempt succeeds. After that, every RECONCILE_INTERVAL it adopts
+// containers that no session owns: a create sent by a process killed
+// mid-call can finish inside the daemon after the recovery listed the
+// containers.
 func (s *System) RecoverWithRetry(ctx context.Context) {
 	_, err := s.Recover(ctx)
-	if err == nil {
-		return
-	}
 	logger := s.rt.logger.Named("recovery")
-	logger.Warn("recovery at start failed, retrying in the background", "error", err, "interval", recoveryRetryInterval)
+	if err != nil {
+		logger.Warn("recovery at start failed, retrying in the background", "error", err, "interval", recoveryRetryInterval)
+	}
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		ticker := time.NewTicker(recoveryRetryInterval)
-		defer ticker.Stop()
-		for {
-			select {
-			case <-s.rt.baseCtx.Done():
+		for err != nil {
+			if !sleepCtx(s.rt.baseCtx, recoveryRetryInterval) {
 				return
-			case <-ticker.C:
 			}
-			if _, err := s.Recover(s.rt.baseCtx); err == nil {
-				return
-			} else {
+			if _, err = s.Recover(s.rt.baseCtx); err != nil {
 				logger.Debug("recovery failed again", "error", err)
 			}
 		}
+		if s.rt.cfg.ReconcileInterval <= 0 {
+			return
+		}
+		for sleepCtx(s.rt.baseCtx, s.rt.cfg.ReconcileInterval) {
+			if _, err := s.reconcile(s.rt.baseCtx, false); err != nil {
+				logger.Debug("periodic reconcile failed", "error", err)
+			}
+		}
 	}()
+}
+
+// sleepCtx waits d and reports whether ctx is still alive.
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-timer.C:
+		return true
+	}
 }

@@ -154,20 +154,21 @@ func (s *System) describe(ctx context.Context, pid *actor.PID) TreeNode {
 // Readiness implements Service.
 func (s *System) Readiness(ctx context.Context) Readiness {
 	rd := Readiness{
-		DockerReachable: s.rt.dockerReachable.Load(),
-		DockerError:     s.rt.dockerError(),
-		PoolAlive:       s.rt.pool.alive.Load(),
-		Mode:            s.mode(),
-		QueueLength:     int(s.rt.pool.queued.Load()),
-		QueueCapacity:   s.rt.pool.capacity,
-		BusyWorkers:     int(s.rt.pool.busy.Load()),
-		Workers:         s.rt.pool.workers,
+		DockerReachable:  s.rt.dockerReachable.Load(),
+		DockerError:      s.rt.dockerError(),
+		PoolAlive:        s.rt.pool.alive.Load(),
+		Mode:             s.mode(),
+		QueueLength:      int(s.rt.pool.queued.Load()),
+		QueueCapacity:    s.rt.pool.capacity,
+		BusyWorkers:      int(s.rt.pool.busy.Load()),
+		Workers:          s.rt.pool.workers,
+		ConcurrencyLimit: int(s.rt.pool.limit.Load()),
 	}
 	if rd.DockerReachable {
 		rd.DockerError = ""
 	}
 	if !s.rt.cfg.UseAsyncDocker {
-		rd.Workers, rd.QueueCapacity = 0, 0
+		rd.Workers, rd.QueueCapacity, rd.ConcurrencyLimit = 0, 0, 0
 	}
 	reply := make(chan int, 1)
 	s.system.Root.Send(s.sessions, &liveCountRequest{Reply: reply})

@@ -415,6 +415,12 @@ func (s *Session) onInspectResult(ctx actor.Context, res *DockerResult) {
 	}
 	c := res.Value.(docker.Container)
 	r.containerID = c.ID
+	if c.State == "created" && r.inspectPurpose == inspectReconcile {
+		// Made but never started, by a process killed between the two
+		// calls: the create job adopts it by name and starts it.
+		s.issueCreate(ctx, false)
+		return
+	}
 	if c.State == "removing" {
 		s.containerDied(ctx, "container removed outside sessiond")
 		return

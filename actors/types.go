@@ -110,7 +110,9 @@ type Readiness struct {
 	QueueCapacity int    `json:"queue_capacity"`
 	BusyWorkers   int    `json:"busy_workers"`
 	Workers       int    `json:"workers"`
-	Sessions      int    `json:"sessions"`
+	// ConcurrencyLimit is how many Docker jobs may run at once now.
+	ConcurrencyLimit int `json:"concurrency_limit"`
+	Sessions         int `json:"sessions"`
 }
 
 // Code classifies an Error for callers such as the HTTP layer.

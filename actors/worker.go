@@ -30,7 +30,7 @@ func (w *DockerWorker) Receive(ctx actor.Context) {
 	case *DockerJob:
 		w.onJob(ctx, msg)
 	case *jobFinished:
-		w.onFinished(ctx)
+		w.onFinished(ctx, msg)
 	case *DescribeRequest:
 		w.onDescribe(ctx, msg)
 	case *actor.Started, *actor.Stopping, *actor.Stopped, *actor.Restarting:
@@ -58,10 +58,10 @@ func (w *DockerWorker) onJob(ctx actor.Context, job *DockerJob) {
 	}()
 }
 
-func (w *DockerWorker) onFinished(ctx actor.Context) {
+func (w *DockerWorker) onFinished(ctx actor.Context, msg *jobFinished) {
 	w.current = nil
 	w.done++
-	ctx.Send(ctx.Parent(), &workerDone{Worker: ctx.Self()})
+	ctx.Send(ctx.Parent(), &workerDone{Worker: ctx.Self(), Result: msg.Result})
 }
 
 func (w *DockerWorker) onDescribe(ctx actor.Context, msg *DescribeRequest) {

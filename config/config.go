@@ -31,6 +31,15 @@ type Config struct {
 	DockerRetryBackoff time.Duration
 	// AsyncPoolSize is the number of Docker workers (ASYNC_POOL_SIZE, default 20).
 	AsyncPoolSize int
+	// DockerAdaptiveLimit lets the pool run fewer than AsyncPoolSize jobs
+	// at once when the daemon's create latency shows calls queueing inside
+	// it (DOCKER_ADAPTIVE_LIMIT, default true).
+	DockerAdaptiveLimit bool
+	// DockerLimitMin and DockerLimitInitial are the adaptive limit's floor
+	// and start value, both capped at AsyncPoolSize (DOCKER_LIMIT_MIN
+	// default 1, DOCKER_LIMIT_INITIAL default 1).
+	DockerLimitMin     int
+	DockerLimitInitial int
 	// DockerQueueSize bounds the jobs waiting for a worker (DOCKER_QUEUE_SIZE,
 	// default 1000).
 	DockerQueueSize int
@@ -112,6 +121,10 @@ type Config struct {
 	// instance found at start) or "remove-all" (remove them)
 	// (RECOVERY_MODE, default adopt).
 	RecoveryMode string
+	// ReconcileInterval is how often sessiond adopts containers of its
+	// instance that no session owns (RECONCILE_INTERVAL, default 30s; 0
+	// disables).
+	ReconcileInterval time.Duration
 
 	// LogLevel is trace, debug, info, warn or error (LOG_LEVEL, default info).
 	LogLevel string

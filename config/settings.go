@@ -98,6 +98,24 @@ var settings = []setting{
 		value: intValue{min: 1, max: 1000, store: func(c *Config, n int64) { c.AsyncPoolSize = int(n) }},
 	},
 	{
+		env:   "DOCKER_ADAPTIVE_LIMIT",
+		def:   "true",
+		help:  "With true, the number of Docker calls in flight adapts between DOCKER_LIMIT_MIN and ASYNC_POOL_SIZE to the create latency the pool measures, so that calls wait in sessiond's queue instead of inside the daemon. With false, ASYNC_POOL_SIZE calls run at once.",
+		value: boolValue{store: func(c *Config, b bool) { c.DockerAdaptiveLimit = b }},
+	},
+	{
+		env:   "DOCKER_LIMIT_MIN",
+		def:   "1",
+		help:  "Lowest adaptive limit of Docker calls in flight; values above ASYNC_POOL_SIZE are capped to it.",
+		value: intValue{min: 1, max: 1000, store: func(c *Config, n int64) { c.DockerLimitMin = int(n) }},
+	},
+	{
+		env:   "DOCKER_LIMIT_INITIAL",
+		def:   "1",
+		help:  "Adaptive limit of Docker calls in flight at start, kept between DOCKER_LIMIT_MIN and ASYNC_POOL_SIZE. With 1, the first create measures the daemon's latency without load.",
+		value: intValue{min: 1, max: 1000, store: func(c *Config, n int64) { c.DockerLimitInitial = int(n) }},
+	},
+	{
 		env:   "DOCKER_QUEUE_SIZE",
 		def:   "1000",
 		help:  "Docker calls that may wait for a free worker. When the queue is full, new sessions are rejected with 429.",
@@ -270,6 +288,12 @@ var settings = []setting{
 		def:   "adopt",
 		help:  "What sessiond does at start with containers of its instance that it finds running or stopped. With adopt, it rebuilds their sessions from the container labels and removes containers whose labels are broken. With remove-all, it removes every one of them.",
 		value: choiceValue{choices: []string{"adopt", "remove-all"}, store: func(c *Config, s string) { c.RecoveryMode = s }},
+	},
+	{
+		env:   "RECONCILE_INTERVAL",
+		def:   "30s",
+		help:  "How often sessiond lists the containers of its instance and adopts those no session owns, such as one whose create finished inside the daemon after sessiond was killed. 0 disables it.",
+		value: durationValue{min: 0, max: time.Hour, store: func(c *Config, d time.Duration) { c.ReconcileInterval = d }},
 	},
 	{
 		env:   "LOG_LEVEL",

@@ -1,0 +1,71 @@
+package actors
+
+import "time"
+
+// vegasLimit adapts how many Docker jobs run at once, in the manner of TCP
+// Vegas: it keeps a no-load create latency as the baseline and estimates how many calls wait inside the daemon as
+// limit * (1 - baseline/latency). Under about one waiting call the limit
+// grows by one; over about two it shrinks by one; an error or a timeout
+// cuts it by a quarter. The Docker daemon serves creates at a rate that
+// barely grows with parallelism, so calls above that rate only wait inside
+// the daemon and delay every session; holding them in sessiond's FIFO
+// queue instead lets the first sessions of a burst finish first.
+//
+// Only create jobs feed it: their latency is the daemon's work, while
+// removals, inspects and lists are short or include grace periods that
+// say nothing about load. It is updated on every create completion, not
+// per time window, because a daemon does a few creates per second.
+type vegasLimit struct {
+	limit    int
+	min, max int
+	baseline time.Duration
+	// alpha and beta are the queue sizes, in calls, below which the limit
+	// grows and above which it shrinks.
+	alpha, beta float64
+}
+
+func newVegasLimit(min, initial, max int) *vegasLimit {
+	if max < 1 {
+		max = 1
+	}
+	min = clampInt(min, 1, max)
+	return &vegasLimit{limit: clampInt(initial, min, max), min: min, max: max, alpha: 1, beta: 2}
+}
+
+// observe updates the limit after a create that took latency while
+// inflight jobs (itself included) were running. failed marks an error or
+// a timeout.
+func (v *vegasLimit) observe(latency time.Duration, inflight int, failed bool) {
+	if failed {
+		v.limit = max(v.min, v.limit*3/4)
+		return
+	}
+	if latency <= 0 {
+		return
+	}
+	switch {
+	case v.baseline == 0 || latency < v.baseline:
+		v.baseline = latency
+	case inflight <= 1:
+		// A create alone in flight is a no-load sample by definition: follow
+		// those, so a daemon that got slower for good raises the baseline.
+		// Loaded samples must never raise it, or the estimate would call
+		// any steady queue "no queue" and the limit would climb.
+		v.baseline += (latency - v.baseline) / 5
+	}
+	queued := float64(v.limit) * (1 - float64(v.baseline)/float64(latency))
+	switch {
+	case queued < v.alpha:
+		// Grow only when the limit is what holds jobs back; an idle pool
+		// says nothing about how much more the daemon can take.
+		if inflight*2 >= v.limit {
+			v.limit = min(v.max, v.limit+1)
+		}
+	case queued > v.beta:
+		v.limit = max(v.min, v.limit-1)
+	}
+}
+
+func clampInt(n, low, high int) int {
+	return max(low, min(n, high))
+}
