@@ -2,6 +2,7 @@
 // supervised by actors, behind an HTTP API.
 //
 //	sessiond [serve] [flags]   run the service (the default)
+//	sessiond stress [flags]    drive a running sessiond, or Docker itself, with load
 //	sessiond help              list every setting
 package main
 
@@ -28,6 +29,7 @@ import (
 	"github.com/sessiond/sessiond/docker"
 	"github.com/sessiond/sessiond/httpapi"
 	"github.com/sessiond/sessiond/logging"
+	"github.com/sessiond/sessiond/stress"
 )
 
 func main() {
@@ -44,19 +46,20 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch cmd {
 	case "serve":
 		return serve(args, stdout, stderr)
+	case "stress":
+		return stress.Main(args, stdout, stderr)
 	case "help":
 		fmt.Fprint(stdout, usage())
 		return 0
 	default:
-		fmt.Fprintf(stderr, "sessiond: unknown command %q; commands: serve, help\n", cmd)
+		fmt.Fprintf(stderr, "sessiond: unknown command %q; commands: serve, stress, help\n", cmd)
 		return 2
 	}
 }
 
 func usage() string {
-	return "Usage: sessiond [serve] [flags]\n\n" +
-		"Every flag --foo-bar can also be set as the environment variable FOO_BAR;\n" +
-		"a flag wins over the variable.\n\n" + config.Usage()
+	return "Usage: sessiond [serve] [flags]\n" +
+		"       sessiond stress --help\n\n" + config.Usage()
 }
 
 func serve(args []string, stdout, stderr io.Writer) int {

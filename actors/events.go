@@ -19,7 +19,7 @@ var eventActions = map[string]bool{"die": true, "oom": true, "destroy": true}
 // which routes them to the owning session. The stream is a long-lived call
 // without a deadline, so it runs on its own goroutine and not in the pool.
 type eventRouter struct {
-	rt       *runtime
+	rt       *deps
 	sessions *actor.PID
 	logger   hclog.Logger
 	cancel   context.CancelFunc
@@ -33,7 +33,7 @@ type eventState struct {
 	reconnects  int
 }
 
-func newEventsProps(rt *runtime, sessions *actor.PID) *actor.Props {
+func newEventsProps(rt *deps, sessions *actor.PID) *actor.Props {
 	return actor.PropsFromProducer(func() actor.Actor {
 		return &eventRouter{rt: rt, sessions: sessions, logger: rt.logger.Named("events")}
 	}, actor.WithReceiverMiddleware(panicLogger(rt.logger)))

@@ -39,7 +39,12 @@ func testConfig(t testing.TB, edit func(*config.Config)) config.Config {
 
 func startSystem(t testing.TB, engine *fakeEngine, edit func(*config.Config)) *System {
 	t.Helper()
-	logger := hclog.New(&hclog.LoggerOptions{Name: "test", Level: hclog.Debug, Output: testWriter{t}})
+	level := hclog.Debug
+	if _, ok := t.(*testing.B); ok {
+		// t.Log keeps every line in memory: benchmarks log only problems.
+		level = hclog.Warn
+	}
+	logger := hclog.New(&hclog.LoggerOptions{Name: "test", Level: level, Output: testWriter{t}})
 	sys, err := Start(Options{Config: testConfig(t, edit), Engine: engine, Logger: logger})
 	if err != nil {
 		t.Fatalf("start actor system: %v", err)

@@ -72,12 +72,12 @@ type poolRecheck struct{}
 // slow call never delays a job that another worker could run. A full queue
 // rejects at once with ErrQueueFull: senders are never blocked.
 type DockerPool struct {
-	rt     *runtime
+	rt     *deps
 	st     *poolState
 	logger hclog.Logger
 }
 
-func newPoolProps(rt *runtime) *actor.Props {
+func newPoolProps(rt *deps) *actor.Props {
 	st := &poolState{busy: map[string]busyJob{}}
 	if rt.cfg.DockerAdaptiveLimit {
 		st.limiter = newVegasLimit(rt.cfg.DockerLimitMin, rt.cfg.DockerLimitInitial, rt.cfg.AsyncPoolSize)

@@ -89,12 +89,12 @@ const (
 // blocks its mailbox on Docker or on a probe in async mode: Docker work goes
 // to the DockerPool as a DockerJob and the result comes back as a message.
 type Session struct {
-	rt     *runtime
+	rt     *deps
 	rec    *sessionRecord
 	logger hclog.Logger
 }
 
-func newSessionProps(rt *runtime, rec *sessionRecord) *actor.Props {
+func newSessionProps(rt *deps, rec *sessionRecord) *actor.Props {
 	return actor.PropsFromProducer(func() actor.Actor {
 		return &Session{rt: rt, rec: rec, logger: rt.logger.Named("session").With("session_id", rec.id, "user", rec.spec.User)}
 	}, actor.WithReceiverMiddleware(append([]actor.ReceiverMiddleware{panicLogger(rt.logger)}, rt.sessionMiddleware...)...))
@@ -796,7 +796,7 @@ func (s *Session) onDescribe(ctx actor.Context, msg *DescribeRequest) {
 }
 
 // probe polls url until it answers 200 or ctx ends.
-func (rt *runtime) probe(ctx context.Context, url string) error {
+func (rt *deps) probe(ctx context.Context, url string) error {
 	var lastErr error
 	ticker := time.NewTicker(rt.cfg.ProbeInterval)
 	defer ticker.Stop()

@@ -39,12 +39,12 @@ type registry struct {
 // capacity), keeps the registry id -> PID, routes requests and container
 // events to sessions, and restarts a session actor that panics.
 type SessionSupervisor struct {
-	rt     *runtime
+	rt     *deps
 	reg    *registry
 	logger hclog.Logger
 }
 
-func newSupervisorProps(rt *runtime) *actor.Props {
+func newSupervisorProps(rt *deps) *actor.Props {
 	reg := &registry{
 		live:         map[string]*sessionEntry{},
 		byPID:        map[string]string{},

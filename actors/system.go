@@ -22,8 +22,8 @@ import (
 	"github.com/sessiond/sessiond/docker"
 )
 
-// runtime is what every actor of one System shares.
-type runtime struct {
+// deps is what every actor of one System shares.
+type deps struct {
 	cfg           config.Config
 	engine        docker.Engine
 	exec          *executor
@@ -48,7 +48,7 @@ type runtime struct {
 
 // useAsync reports whether Docker jobs go to the pool. When the pool is
 // gone for good, sessions fall back to inline calls.
-func (rt *runtime) useAsync() bool {
+func (rt *deps) useAsync() bool {
 	if !rt.cfg.UseAsyncDocker {
 		return false
 	}
@@ -62,9 +62,9 @@ func (rt *runtime) useAsync() bool {
 	return false
 }
 
-func (rt *runtime) poolPID() *actor.PID { return rt.poolRef.Load() }
+func (rt *deps) poolPID() *actor.PID { return rt.poolRef.Load() }
 
-func (rt *runtime) dockerError() string {
+func (rt *deps) dockerError() string {
 	if p := rt.dockerErr.Load(); p != nil {
 		return *p
 	}
@@ -83,7 +83,7 @@ type Options struct {
 
 // System is a running actor tree. It implements Service.
 type System struct {
-	rt       *runtime
+	rt       *deps
 	system   *actor.ActorSystem
 	top      *actor.PID
 	sessions *actor.PID
@@ -115,7 +115,7 @@ func Start(opts Options) (*System, error) {
 	metrics := NewMetrics(reg)
 	baseCtx, cancel := context.WithCancel(context.Background())
 	cfg := opts.Config
-	rt := &runtime{
+	rt := &deps{
 		cfg:     cfg,
 		engine:  opts.Engine,
 		logger:  logger,
@@ -206,7 +206,7 @@ type sessionsPIDRequest struct {
 // failure (a restart would stop every session), restarts the pool and the
 // event router, and marks the pool dead once its restarts are exhausted.
 type topActor struct {
-	rt       *runtime
+	rt       *deps
 	logger   hclog.Logger
 	sessions *actor.PID
 	pool     *actor.PID
@@ -282,7 +282,7 @@ func (t *topActor) HandleFailure(_ *actor.ActorSystem, sup actor.Supervisor, chi
 	sup.RestartChildren(child)
 }
 
-func modeOf(rt *runtime) string {
+func modeOf(rt *deps) string {
 	switch {
 	case !rt.cfg.UseAsyncDocker:
 		return "inline"

@@ -11,7 +11,7 @@ import (
 // DockerWorker runs one Docker job at a time on a goroutine of its own, so
 // its mailbox stays free to answer DescribeRequest while the call runs.
 type DockerWorker struct {
-	rt      *runtime
+	rt      *deps
 	index   int
 	logger  hclog.Logger
 	current *DockerJob
@@ -19,7 +19,7 @@ type DockerWorker struct {
 	done    int
 }
 
-func newWorkerProps(rt *runtime, index int) *actor.Props {
+func newWorkerProps(rt *deps, index int) *actor.Props {
 	return actor.PropsFromProducer(func() actor.Actor {
 		return &DockerWorker{rt: rt, index: index, logger: rt.logger.Named("docker_worker").With("worker", index)}
 	}, actor.WithReceiverMiddleware(panicLogger(rt.logger)))
