@@ -21,8 +21,9 @@ image:
 	cp docker/sandbox/Dockerfile $(BIN)/sandbox/Dockerfile
 	docker build -q -t $(SANDBOX_IMAGE) $(BIN)/sandbox
 
+# ARGS passes flags, such as make run ARGS='--listen-addr 127.0.0.1:9090'.
 run: build image
-	./$(BIN)/sessiond serve
+	./$(BIN)/sessiond serve $(ARGS)
 
 vet:
 	$(GO) vet ./...
@@ -39,7 +40,8 @@ test: fmt-check vet image
 test-unit:
 	$(GO) test -short $(GOTEST_FLAGS) ./...
 
-# clean-containers removes containers left by an interrupted test run.
+# clean-containers removes containers left by interrupted test runs: all
+# of them, including those of another run still going on this daemon.
 clean-containers:
 	@ids=$$(docker ps -aq --filter label=sessiond.test); [ -z "$$ids" ] || docker rm -f $$ids
 

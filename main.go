@@ -150,19 +150,22 @@ func serveWith(cfg config.Config, logger hclog.Logger) error {
 	signals, stopSignals := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stopSignals()
 
+	// Listen before anything else: a second sessiond started by mistake
+	// with the same address must fail here, before it adopts the running
+	// instance's containers and removes them on its way out.
+	listener, err := net.Listen("tcp", cfg.ListenAddr)
+	if err != nil {
+		return fmt.Errorf("listen on %s (LISTEN_ADDR): %w", cfg.ListenAddr, err)
+	}
 	a, err := newApp(signals, cfg, logger)
 	if err != nil {
+		listener.Close()
 		return err
 	}
 	server := &http.Server{
 		Handler:           a.handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          logger.Named("http").StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true}),
-	}
-	listener, err := net.Listen("tcp", cfg.ListenAddr)
-	if err != nil {
-		a.close()
-		return fmt.Errorf("listen on %s (LISTEN_ADDR): %w", cfg.ListenAddr, err)
 	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- server.Serve(listener) }()

@@ -131,7 +131,10 @@ type DockerJob struct {
 	ReplyTo     *actor.PID
 	NotifyStart bool
 	// Priority orders the queue: lower values are dispatched first.
-	Priority  int
+	Priority int
+	// Reserved marks the first job of an admitted session, which holds a
+	// place in the queue since admission.
+	Reserved  bool
 	Enqueued  time.Time
 	queuedSeq atomic.Uint64
 }

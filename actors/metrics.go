@@ -27,7 +27,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		sessions: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "sessiond_sessions",
-			Help: "Sessions known to sessiond, by state.",
+			Help: "Sessions with a live actor, by state; ended sessions leave it once their container is gone.",
 		}, []string{"state"}),
 		created: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "sessiond_sessions_created_total",
@@ -80,6 +80,14 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "sessiond_docker_inline_fallback",
 			Help: "1 when the Docker pool is gone and sessions call Docker inline.",
 		}),
+	}
+	// Known label values start at zero, so dashboards see the series
+	// before the first event.
+	for _, kind := range []OpKind{OpCreate, OpInspect, OpRemove, OpList} {
+		m.dockerRetries.WithLabelValues(string(kind))
+	}
+	for _, code := range []Code{CodeInvalid, CodeLimitReached, CodeQueueFull, CodeUnavailable, CodeShuttingDown} {
+		m.rejected.WithLabelValues(string(code))
 	}
 	reg.MustRegister(m.sessions, m.created, m.rejected, m.failed, m.restarts,
 		m.timeToReady, m.dockerCalls, m.dockerRetries, m.dockerQueueWait,

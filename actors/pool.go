@@ -23,7 +23,11 @@ const (
 // poolStats are the pool's counters, readable from any goroutine without a
 // message round trip (admission, readiness, queue positions).
 type poolStats struct {
-	queued     atomic.Int64
+	queued atomic.Int64
+	// reserved counts admitted sessions whose create job has not reached
+	// the pool yet; admission adds it to queued so that concurrent
+	// admissions cannot overfill the queue.
+	reserved   atomic.Int64
 	busy       atomic.Int64
 	enqueued   atomic.Uint64
 	dispatched atomic.Uint64
@@ -136,12 +140,20 @@ func (p *DockerPool) onStarted(ctx actor.Context) {
 	p.dispatch(ctx)
 }
 
+// onJob queues a job. The queue's bound is enforced at admission, where
+// a new session reserves its place: jobs of admitted sessions, removals
+// above all, are never rejected here, or a full queue would fail sessions
+// it had accepted and leave containers behind. Only background jobs are
+// dropped when the queue is full.
 func (p *DockerPool) onJob(ctx actor.Context, job *DockerJob) {
 	if job.Priority < 0 || job.Priority >= numPriorities {
 		job.Priority = PriorityBackground
 	}
-	if int(p.rt.pool.queued.Load()) >= p.rt.pool.capacity {
-		p.logger.Warn("docker queue full, job rejected", "kind", job.Kind, "op_id", job.OpID)
+	if job.Reserved {
+		p.rt.pool.reserved.Add(-1)
+	}
+	if job.Priority == PriorityBackground && int(p.rt.pool.queued.Load()) >= p.rt.pool.capacity {
+		p.logger.Warn("docker queue full, background job dropped", "kind", job.Kind, "op_id", job.OpID)
 		ctx.Send(job.ReplyTo, &DockerResult{OpID: job.OpID, Kind: job.Kind, Err: ErrQueueFull})
 		return
 	}

@@ -28,7 +28,7 @@ func collector(t *testing.T, sys *System) (*actor.PID, <-chan *DockerResult) {
 }
 
 func job(id uint64, replyTo *actor.PID, run func(context.Context) error) *DockerJob {
-	return &DockerJob{OpID: id, Kind: OpInspect, ReplyTo: replyTo, Enqueued: time.Now(),
+	return &DockerJob{OpID: id, Kind: OpInspect, ReplyTo: replyTo, Enqueued: time.Now(), Priority: PriorityBackground,
 		Run: func(ctx context.Context, _ docker.Engine) (any, error) { return nil, run(ctx) }}
 }
 
@@ -80,6 +80,8 @@ func testHungJob(t *testing.T, adaptive bool) {
 	}
 }
 
+// Only background jobs are dropped by the pool when its queue is full:
+// creations are bounded at admission, and removals are never refused.
 func TestPoolRejectsWhenQueueFull(t *testing.T) {
 	sys := startSystem(t, newFakeEngine(t), func(c *config.Config) {
 		c.AsyncPoolSize = 1
@@ -175,5 +177,40 @@ func TestRestartPolicyDecide(t *testing.T) {
 				t.Errorf("decide = (%v, %s), want (%v, %s)", restart, delay, tc.restart, tc.wantDelay)
 			}
 		})
+	}
+}
+
+func TestPoolAcceptsRemovalsWhenQueueFull(t *testing.T) {
+	sys := startSystem(t, newFakeEngine(t), func(c *config.Config) {
+		c.AsyncPoolSize = 1
+		c.DockerQueueSize = 1
+		c.DockerAdaptiveLimit = false
+	})
+	pid, results := collector(t, sys)
+	hold := make(chan struct{})
+	block := func(ctx context.Context) error {
+		select {
+		case <-hold:
+		case <-ctx.Done():
+		}
+		return nil
+	}
+	sys.system.Root.Send(sys.rt.poolPID(), job(1, pid, block))
+	sys.system.Root.Send(sys.rt.poolPID(), job(2, pid, block))
+	removal := job(3, pid, func(context.Context) error { return nil })
+	removal.Priority = PriorityRemove
+	sys.system.Root.Send(sys.rt.poolPID(), removal)
+	close(hold)
+	seen := map[uint64]error{}
+	for len(seen) < 3 {
+		select {
+		case res := <-results:
+			seen[res.OpID] = res.Err
+		case <-time.After(5 * time.Second):
+			t.Fatalf("results so far: %v", seen)
+		}
+	}
+	if seen[3] != nil {
+		t.Errorf("removal with a full queue: %v, want it run", seen[3])
 	}
 }

@@ -65,6 +65,12 @@ type sessionRecord struct {
 	started       bool
 	// adopted marks a session rebuilt from a container found at start.
 	adopted bool
+	// reserved marks a place in the Docker queue taken at admission, which
+	// the first job uses.
+	reserved bool
+	// readyObserved is set once time-to-ready went into the metric, so
+	// restarts and adoptions do not count as slow starts.
+	readyObserved bool
 	// inspectPurpose says why the inspect in flight was issued.
 	inspectPurpose inspectPurpose
 }
@@ -285,6 +291,9 @@ func (s *Session) issue(ctx actor.Context, kind OpKind, priority int, notifyStar
 	}
 	r.inflight = job
 	r.inflightStarted = false
+	if r.reserved {
+		job.Reserved, r.reserved = true, false
+	}
 	if s.rt.useAsync() {
 		ctx.Send(s.rt.poolPID(), job)
 		return
@@ -498,7 +507,10 @@ func (s *Session) onProbeFinished(ctx actor.Context, msg *probeFinished) {
 	s.cancelProbe()
 	if msg.Err == nil {
 		r.readyAt = time.Now()
-		s.rt.metrics.timeToReady.Observe(r.readyAt.Sub(r.createdAt).Seconds())
+		if !r.readyObserved && !r.adopted {
+			r.readyObserved = true
+			s.rt.metrics.timeToReady.Observe(r.readyAt.Sub(r.createdAt).Seconds())
+		}
 		s.transition(ctx, StateReady, fmt.Sprintf("health check passed on 127.0.0.1:%d", r.hostPort))
 		s.logger.Info("session ready", "host_port", r.hostPort, "time_to_ready", r.readyAt.Sub(r.createdAt))
 		return

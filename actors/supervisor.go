@@ -133,7 +133,7 @@ func (sv *SessionSupervisor) onCreate(ctx actor.Context, msg *CreateSession) {
 			Message: fmt.Sprintf("user %s has %d of %d sessions (MAX_SESSIONS_PER_USER); delete one first", spec.User, n, sv.rt.cfg.MaxSessionsPerUser)})
 		return
 	}
-	if sv.rt.useAsync() && int(sv.rt.pool.queued.Load()) >= sv.rt.pool.capacity {
+	if sv.rt.useAsync() && int(sv.rt.pool.queued.Load()+sv.rt.pool.reserved.Load()) >= sv.rt.pool.capacity {
 		reject(&Error{Code: CodeQueueFull, RetryAfter: time.Second,
 			Message: fmt.Sprintf("the Docker queue is full (%d jobs, DOCKER_QUEUE_SIZE); try again shortly", sv.rt.pool.capacity)})
 		return
@@ -152,8 +152,15 @@ func (sv *SessionSupervisor) onCreate(ctx actor.Context, msg *CreateSession) {
 		createdAt: time.Now(),
 		state:     StatePending,
 	}
+	if sv.rt.useAsync() {
+		rec.reserved = true
+		sv.rt.pool.reserved.Add(1)
+	}
 	pid, spawnErr := ctx.SpawnNamed(newSessionProps(sv.rt, rec), id)
 	if spawnErr != nil {
+		if rec.reserved {
+			sv.rt.pool.reserved.Add(-1)
+		}
 		sv.logger.Error("spawn session actor failed", "session_id", id, "error", spawnErr)
 		msg.Reply <- createReply{Err: &Error{Code: CodeInternal, Message: "could not start the session actor"}}
 		return

@@ -84,7 +84,7 @@ type SessionInfo struct {
 	// QueuePosition is the number of Docker jobs ahead of this session's
 	// next job, set only while the session is pending.
 	QueuePosition *int         `json:"queue_position,omitempty"`
-	History       []Transition `json:"history"`
+	History       []Transition `json:"history,omitempty"`
 }
 
 // TreeNode is one actor in the supervision tree dump.

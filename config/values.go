@@ -216,21 +216,16 @@ func (v sizeValue) apply(c *Config, raw string) error {
 	return nil
 }
 
-// sizeUnits maps each accepted unit to its number of bytes. Every unit is a
-// power of 1024, as for the docker CLI's --memory (512m and 512MB are both
-// 512 MiB). Lowercase "mb" and the like are rejected as ambiguous.
+// sizeUnits maps each accepted unit, in lowercase, to its number of
+// bytes. Units are read in any letter case and every one is a power of
+// 1024, as for the docker CLI's --memory (512m and 512MB are both 512 MiB)
+// and for sizes in the HTTP API.
 var sizeUnits = map[string]int64{
-	"": 1, "B": 1,
-	"k": 1 << 10, "K": 1 << 10, "KiB": 1 << 10,
-	"m": 1 << 20, "M": 1 << 20, "MiB": 1 << 20,
-	"g": 1 << 30, "G": 1 << 30, "GiB": 1 << 30,
-	"t": 1 << 40, "T": 1 << 40, "TiB": 1 << 40,
-	// Docker's --memory reads KB, MB and GB as powers of 1024 too, and the
-	// HTTP API does the same, so one size means one thing everywhere.
-	"kB": 1 << 10, "KB": 1 << 10,
-	"MB": 1 << 20,
-	"GB": 1 << 30,
-	"TB": 1 << 40,
+	"": 1, "b": 1,
+	"k": 1 << 10, "kb": 1 << 10, "kib": 1 << 10,
+	"m": 1 << 20, "mb": 1 << 20, "mib": 1 << 20,
+	"g": 1 << 30, "gb": 1 << 30, "gib": 1 << 30,
+	"t": 1 << 40, "tb": 1 << 40, "tib": 1 << 40,
 }
 
 // parseSize parses a byte count such as "1048576", "256MiB", "512m" or
@@ -244,7 +239,7 @@ func parseSize(raw string) (int64, error) {
 	}
 	number, unit := raw[:end], strings.TrimSpace(raw[end:])
 
-	multiplier, ok := sizeUnits[unit]
+	multiplier, ok := sizeUnits[strings.ToLower(unit)]
 	if !ok {
 		return 0, fmt.Errorf("unknown unit %q", unit)
 	}
