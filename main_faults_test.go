@@ -18,6 +18,7 @@ import (
 	"github.com/sessiond/sessiond/actors"
 	"github.com/sessiond/sessiond/config"
 	"github.com/sessiond/sessiond/docker"
+	"github.com/sessiond/sessiond/internal/faultproxy"
 )
 
 // Faults produced for real against the Docker daemon: containers killed
@@ -339,4 +340,23 @@ func TestSIGKILLDuringCreationsLeavesNoOrphan(t *testing.T) {
 	}
 	t.Logf("%d sessions recovered after a kill during 10 creations", len(listed))
 	second.kill()
+}
+
+func TestHungCreateWithWaitAnswers504(t *testing.T) {
+	s, p := startProxiedServer(t, nil)
+	p.Inject(faultproxy.Fault{Method: http.MethodPost, Path: createPath, Action: faultproxy.ActionHang})
+
+	var body struct {
+		Error struct {
+			Code    string `json:"code"`
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	resp := s.do(t, http.MethodPost, "/v1/sessions?wait=30s", "application/json", []byte(`{"user":"alice"}`), &body)
+	if resp.StatusCode != http.StatusGatewayTimeout || body.Error.Code != "timeout" {
+		t.Fatalf("status %d, error %+v; want 504 timeout", resp.StatusCode, body.Error)
+	}
+	if !strings.Contains(body.Error.Message, "session ") || !strings.Contains(body.Error.Message, "deadline exceeded") {
+		t.Errorf("message %q should name the session and the timeout", body.Error.Message)
+	}
 }

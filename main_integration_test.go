@@ -112,6 +112,9 @@ func startServer(t *testing.T, edit func(*config.Config)) *testServer {
 	t.Cleanup(func() {
 		srv.Close()
 		a.close()
+		// Nothing may log through t after the test ends, or the test
+		// binary panics.
+		logger.SetLevel(hclog.Off)
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		list, err := a.engine.ListContainers(ctx, map[string]string{docker.LabelInstance: cfg.InstanceID})

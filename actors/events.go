@@ -87,7 +87,7 @@ func (r *eventRouter) run(ctx context.Context, root *actor.RootContext, self *ac
 	for ctx.Err() == nil {
 		events, errs := r.rt.engine.Events(ctx, labels)
 		root.Send(self, &eventsConnected{Connected: true})
-		if failed {
+		if failed && r.daemonAnswers(ctx) {
 			root.Send(r.sessions, &resyncSessions{})
 		}
 		for ev := range events {
@@ -117,4 +117,12 @@ func (r *eventRouter) run(ctx context.Context, root *actor.RootContext, self *ac
 			backoff = 30 * time.Second
 		}
 	}
+}
+
+// daemonAnswers pings the daemon, so that sessions check their containers
+// only once the daemon can answer them.
+func (r *eventRouter) daemonAnswers(ctx context.Context) bool {
+	ctx, cancel := context.WithTimeout(ctx, r.rt.cfg.DockerOperationTimeout)
+	defer cancel()
+	return r.rt.engine.Ping(ctx) == nil
 }

@@ -209,4 +209,7 @@ const (
 	timerIdle timerKind = iota
 	timerTTL
 	timerRestart
+	// timerRetry repeats a Docker job that failed while the daemon was
+	// unreachable.
+	timerRetry
 )

@@ -43,6 +43,12 @@ func (s *System) CreateSession(ctx context.Context, req CreateRequest, wait time
 		// The session exists: report it as created, not as failed.
 		return created.Info, nil
 	}
+	if info.State == StateFailed && info.FailureCode != "" {
+		// The daemon timed out or was unreachable: say so with the status
+		// that fits, and name the session so the caller can look at it.
+		return info, &Error{Code: info.FailureCode, RetryAfter: 5 * time.Second,
+			Message: fmt.Sprintf("session %s failed: %s", info.ID, info.LastError)}
+	}
 	return info, nil
 }
 

@@ -34,6 +34,7 @@ type sessionRecord struct {
 
 	restarts     int
 	restartTimes []time.Time
+	failureCode  Code
 
 	// opSeq numbers Docker jobs; inflight is the one job in flight, if any.
 	// A session runs at most one Docker job at a time.
@@ -47,8 +48,14 @@ type sessionRecord struct {
 	probeCancel context.CancelFunc
 	oomSeen     bool
 	// deathPending is set from a die event until the inspect that tells
-	// why the container died returns.
+	// why the container died returns; dieExitCode is the event's exit code.
 	deathPending bool
+	dieExitCode  int
+	// retries counts Docker jobs repeated after the daemon was
+	// unreachable, for the backoff; it resets when a job succeeds.
+	retries     int
+	retryTimer  *time.Timer
+	retryWarned bool
 
 	// cleaning is set once the session is on its way to a terminal state;
 	// finalState is where it ends after its container is removed.
@@ -418,10 +425,15 @@ func (s *Session) onInspectResult(ctx actor.Context, res *DockerResult) {
 		s.containerDied(ctx, "container removed outside sessiond")
 		return
 	}
+	if res.Err != nil && daemonTrouble(res.Err) {
+		s.onInspectUnreachable(ctx, res.Err)
+		return
+	}
 	if res.Err != nil {
 		s.fail(ctx, res.Err.Error(), res.Err)
 		return
 	}
+	s.resetRetries()
 	c := res.Value.(docker.Container)
 	r.containerID = c.ID
 	if c.State == "created" && r.inspectPurpose == inspectReconcile {
@@ -465,14 +477,78 @@ func (s *Session) onInspectResult(ctx actor.Context, res *DockerResult) {
 
 func (s *Session) onRemoveResult(ctx actor.Context, res *DockerResult) {
 	r := s.rec
+	if res.Err != nil && daemonTrouble(res.Err) && s.rt.baseCtx.Err() == nil {
+		// The container must not be left behind: try again until the
+		// daemon answers.
+		s.retryLater(ctx, "remove container", res.Err)
+		return
+	}
 	if res.Err != nil {
 		s.logger.Error("remove container failed, container may be left behind", "container", r.name, "error", res.Err)
-		r.lastError = fmt.Sprintf("remove container %s: %v", r.name, res.Err)
+		if r.lastError == "" {
+			r.lastError = res.Err.Error()
+		} else {
+			r.lastError += "; then " + res.Err.Error()
+		}
 		r.finalState = StateFailed
 	} else {
 		s.logger.Debug("container removed", "container", r.name)
 	}
 	s.finish(ctx)
+}
+
+// onInspectUnreachable handles an inspect that failed because the daemon
+// did not answer. A daemon outage says nothing about the container, so it
+// must not fail a healthy session.
+func (s *Session) onInspectUnreachable(ctx actor.Context, err error) {
+	r := s.rec
+	switch r.inspectPurpose {
+	case inspectResync:
+		// Every reconnect of the event stream asks for another check.
+		s.logger.Debug("container check failed, daemon unreachable", "error", err)
+	case inspectDeath:
+		// The die event already said how the container ended.
+		s.containerDied(ctx, fmt.Sprintf("container exited with code %d", r.dieExitCode))
+	default:
+		s.retryLater(ctx, "inspect container", err)
+	}
+}
+
+// retryLater repeats the failed job after a backoff that doubles from 2s
+// to 30s. The first failure of a series is logged at WARN, later ones at
+// DEBUG.
+func (s *Session) retryLater(ctx actor.Context, what string, err error) {
+	r := s.rec
+	delay := min(30*time.Second, (2*time.Second)<<min(r.retries, 4))
+	r.retries++
+	if !r.retryWarned {
+		r.retryWarned = true
+		s.logger.Warn(what+" failed, daemon unreachable; retrying", "error", err, "delay", delay)
+	} else {
+		s.logger.Debug(what+" failed again", "error", err, "attempt", r.retries, "delay", delay)
+	}
+	gen := r.generation
+	self, root := ctx.Self(), ctx.ActorSystem().Root
+	r.retryTimer = time.AfterFunc(delay, func() {
+		root.Send(self, &timerFired{Kind: timerRetry, Generation: gen})
+	})
+}
+
+func (s *Session) resetRetries() {
+	if s.rec.retries > 0 {
+		s.logger.Info("docker answers again")
+	}
+	s.rec.retries, s.rec.retryWarned = 0, false
+}
+
+// daemonTrouble reports whether err means the daemon did not answer
+// rather than that the request was wrong.
+func daemonTrouble(err error) bool {
+	switch docker.KindOf(err) {
+	case docker.KindTransient, docker.KindTimeout:
+		return true
+	}
+	return errors.Is(err, ErrQueueFull) || errors.Is(err, ErrPoolStopped)
 }
 
 // startProbe polls the health path on a goroutine until it answers 200,
@@ -539,6 +615,7 @@ func (s *Session) onContainerEvent(ctx actor.Context, msg *ContainerEventReceive
 			return
 		}
 		r.deathPending = true
+		r.dieExitCode = ev.ExitCode
 		s.cancelProbe()
 		s.issueInspect(ctx, inspectDeath, r.containerID)
 	case "destroy":
@@ -584,11 +661,16 @@ func (s *Session) containerDied(ctx actor.Context, reason string) {
 func (s *Session) fail(ctx actor.Context, reason string, cause error) {
 	r := s.rec
 	r.lastError = reason
+	switch docker.KindOf(cause) {
+	case docker.KindTimeout:
+		r.failureCode = CodeTimeout
+	case docker.KindTransient:
+		r.failureCode = CodeUnavailable
+	}
 	s.rt.metrics.failed.Inc()
 	s.logger.Warn("session failed", "reason", reason)
 	s.beginCleanup(ctx, StateFailed)
 	s.transition(ctx, StateFailed, reason)
-	_ = cause
 }
 
 func (s *Session) onStop(ctx actor.Context, msg *StopSession) {
@@ -645,6 +727,10 @@ func (s *Session) finish(ctx actor.Context) {
 
 func (s *Session) onTimer(ctx actor.Context, msg *timerFired) {
 	r := s.rec
+	if msg.Kind == timerRetry {
+		s.onRetryTimer(ctx, msg)
+		return
+	}
 	if r.cleaning {
 		return
 	}
@@ -663,6 +749,22 @@ func (s *Session) onTimer(ctx actor.Context, msg *timerFired) {
 			s.issueCreate(ctx, true)
 		}
 	}
+}
+
+func (s *Session) onRetryTimer(ctx actor.Context, msg *timerFired) {
+	r := s.rec
+	if msg.Generation != r.generation || r.inflight != nil || r.finished {
+		return
+	}
+	if r.cleaning {
+		s.issueRemove(ctx)
+		return
+	}
+	target := r.containerID
+	if r.inspectPurpose == inspectReconcile || target == "" {
+		target = r.name
+	}
+	s.issueInspect(ctx, r.inspectPurpose, target)
 }
 
 func (s *Session) armTimers(ctx actor.Context) {
@@ -686,7 +788,7 @@ func (s *Session) armIdle(ctx actor.Context, d time.Duration) {
 
 func (s *Session) stopTimers() {
 	r := s.rec
-	for _, t := range []*time.Timer{r.idleTimer, r.ttlTimer, r.restartTimer} {
+	for _, t := range []*time.Timer{r.idleTimer, r.ttlTimer, r.restartTimer, r.retryTimer} {
 		if t != nil {
 			t.Stop()
 		}
@@ -766,6 +868,7 @@ func (s *Session) snapshot(withHistory bool) SessionInfo {
 		LastActivityAt: r.lastActivity,
 		Restarts:       r.restarts,
 		LastError:      r.lastError,
+		FailureCode:    r.failureCode,
 	}
 	if r.hostPort != 0 && (r.state == StateProbing || r.state == StateReady) {
 		info.Endpoint = "127.0.0.1:" + strconv.Itoa(r.hostPort)

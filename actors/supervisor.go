@@ -33,6 +33,7 @@ type registry struct {
 	active       int
 	activeByUser map[string]int
 	shuttingDown bool
+	purgeTimer   *time.Timer
 }
 
 // SessionSupervisor admits sessions (global and per-user limits, queue
@@ -103,7 +104,11 @@ func (sv *SessionSupervisor) Receive(ctx actor.Context) {
 		if msg.Err != nil {
 			sv.logger.Error("remove container of a failed session actor failed", "error", msg.Err)
 		}
-	case *actor.Stopping, *actor.Stopped, *actor.Restarting:
+	case *actor.Stopping:
+		if sv.reg.purgeTimer != nil {
+			sv.reg.purgeTimer.Stop()
+		}
+	case *actor.Stopped, *actor.Restarting:
 	default:
 		sv.logger.Warn("unexpected message", "type", fmt.Sprintf("%T", msg))
 	}
@@ -347,7 +352,7 @@ func (sv *SessionSupervisor) list(filter ListFilter) []SessionInfo {
 
 func (sv *SessionSupervisor) schedulePurge(ctx actor.Context) {
 	self, root := ctx.Self(), ctx.ActorSystem().Root
-	time.AfterFunc(purgeInterval, func() { root.Send(self, &purgeTick{}) })
+	sv.reg.purgeTimer = time.AfterFunc(purgeInterval, func() { root.Send(self, &purgeTick{}) })
 }
 
 // purgeInterval is how often ended sessions past RETAIN_STOPPED are dropped.

@@ -81,6 +81,9 @@ type SessionInfo struct {
 	ExpiresAt *time.Time `json:"expires_at,omitempty"`
 	Restarts  int        `json:"restarts"`
 	LastError string     `json:"last_error,omitempty"`
+	// FailureCode classifies why a failed session failed when the Docker
+	// daemon was the cause: "timeout" or "docker_unavailable".
+	FailureCode Code `json:"failure_code,omitempty"`
 	// QueuePosition is the number of Docker jobs ahead of this session's
 	// next job, set only while the session is pending.
 	QueuePosition *int         `json:"queue_position,omitempty"`
