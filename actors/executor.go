@@ -53,7 +53,7 @@ func (e *executor) run(base context.Context, job *DockerJob) *DockerResult {
 			break
 		}
 		delay := e.delay(attempt)
-		e.logger.Debug("retrying docker job", "kind", job.Kind, "op_id", job.OpID,
+		e.logger.Debug("retrying docker job", "kind", job.Kind, "session_id", job.SessionID, "op_id", job.OpID,
 			"attempt", attempt, "delay", delay, "error", err)
 		e.metrics.dockerRetries.WithLabelValues(string(job.Kind)).Inc()
 		timer := time.NewTimer(delay)
@@ -80,7 +80,7 @@ func (e *executor) run(base context.Context, job *DockerJob) *DockerResult {
 func (e *executor) call(ctx context.Context, job *DockerJob) (value any, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			e.logger.Error("docker job panicked", "kind", job.Kind, "op_id", job.OpID,
+			e.logger.Error("docker job panicked", "kind", job.Kind, "session_id", job.SessionID, "op_id", job.OpID,
 				"panic", r, "stack", string(debug.Stack()))
 			err = fmt.Errorf("docker job %s panicked: %v", job.Kind, r)
 		}

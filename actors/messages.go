@@ -37,6 +37,8 @@ type infoReply struct {
 type GetSessionRequest struct {
 	ID    string
 	Reply chan infoReply
+	// hops counts redeliveries after the session actor was found stopped.
+	hops int
 }
 
 // ListSessionsRequest asks for every session that matches Filter.
@@ -50,6 +52,7 @@ type StopSession struct {
 	ID     string
 	Reason string
 	Reply  chan infoReply
+	hops   int
 }
 
 // WaitSessionRequest replies once the session is ready or terminal, or
@@ -60,6 +63,7 @@ type WaitSessionRequest struct {
 	// UntilTerminal waits for stopped or failed instead of ready.
 	UntilTerminal bool
 	Reply         chan infoReply
+	hops          int
 }
 
 // DescribeRequest asks an actor for its node in the supervision tree.
@@ -122,7 +126,10 @@ type purgeTick struct{}
 type DockerJob struct {
 	// OpID matches the result to the request on the sender's side.
 	OpID uint64
-	Kind OpKind
+	// SessionID names the session the job is for, in logs; empty for
+	// jobs of the supervisor or of recovery.
+	SessionID string
+	Kind      OpKind
 	// Run performs the Docker calls. ctx carries the per-attempt deadline.
 	Run        func(ctx context.Context, engine docker.Engine) (any, error)
 	Idempotent bool

@@ -28,16 +28,6 @@ func panicLogger(logger hclog.Logger) actor.ReceiverMiddleware {
 	}
 }
 
-// sessionDecider restarts a failed session actor; the restarted session
-// reads its container back from Docker. Escalating would restart the
-// supervisor and stop every session, so it is never used.
-func sessionDecider(logger hclog.Logger) actor.DeciderFunc {
-	return func(reason any) actor.Directive {
-		logger.Warn("restarting failed session actor", "reason", fmt.Sprint(reason))
-		return actor.RestartDirective
-	}
-}
-
 // workerDecider restarts a failed Docker worker.
 func workerDecider(logger hclog.Logger) actor.DeciderFunc {
 	return func(reason any) actor.Directive {

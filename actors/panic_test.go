@@ -62,3 +62,26 @@ func TestSessionPanicKeepsItsContainer(t *testing.T) {
 		t.Errorf("container gone: %v", err)
 	}
 }
+
+func TestRepeatedPanicsStopSessionAndRemoveContainer(t *testing.T) {
+	engine := newFakeEngine(t)
+	sys := startSystem(t, engine, nil)
+	sys.rt.sessionMiddleware = []actor.ReceiverMiddleware{panicOn()}
+
+	info, err := sys.CreateSession(testCtx(t), CreateRequest{User: "alice"}, 5*time.Second)
+	if err != nil || info.State != StateReady {
+		t.Fatalf("create: state %s, %v", info.State, err)
+	}
+	pid := actor.NewPID("nonhost", "sessiond/sessions/"+info.ID)
+	for range sessionMaxActorRestarts + 1 {
+		sys.system.Root.Send(pid, &panicNow{})
+	}
+	got := waitState(t, sys, info.ID, StateFailed)
+	if got.LastError != "session actor failed repeatedly" {
+		t.Errorf("last error = %q", got.LastError)
+	}
+	waitFor(t, "the container removal", func() bool { return engine.containerCount() == 0 })
+	if rd := sys.Readiness(testCtx(t)); rd.Sessions != 0 {
+		t.Errorf("%d live sessions, want 0", rd.Sessions)
+	}
+}

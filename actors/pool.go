@@ -153,7 +153,7 @@ func (p *DockerPool) onJob(ctx actor.Context, job *DockerJob) {
 		p.rt.pool.reserved.Add(-1)
 	}
 	if job.Priority == PriorityBackground && int(p.rt.pool.queued.Load()) >= p.rt.pool.capacity {
-		p.logger.Warn("docker queue full, background job dropped", "kind", job.Kind, "op_id", job.OpID)
+		p.logger.Warn("docker queue full, background job dropped", "kind", job.Kind, "session_id", job.SessionID, "op_id", job.OpID)
 		ctx.Send(job.ReplyTo, &DockerResult{OpID: job.OpID, Kind: job.Kind, Err: ErrQueueFull})
 		return
 	}

@@ -56,9 +56,7 @@ func (s *System) CreateSession(ctx context.Context, req CreateRequest, wait time
 func (s *System) GetSession(ctx context.Context, id string) (SessionInfo, error) {
 	ctx, cancel := context.WithTimeout(ctx, replyTimeout)
 	defer cancel()
-	reply := make(chan infoReply, 1)
-	s.system.Root.Send(s.sessions, &GetSessionRequest{ID: id, Reply: reply})
-	return awaitInfo(ctx, reply)
+	return s.askSession(ctx, func(reply chan infoReply) any { return &GetSessionRequest{ID: id, Reply: reply} })
 }
 
 // ListSessions implements Service.
@@ -79,9 +77,9 @@ func (s *System) ListSessions(ctx context.Context, filter ListFilter) ([]Session
 func (s *System) DeleteSession(ctx context.Context, id string, wait time.Duration) (SessionInfo, error) {
 	stopCtx, cancel := context.WithTimeout(ctx, replyTimeout)
 	defer cancel()
-	reply := make(chan infoReply, 1)
-	s.system.Root.Send(s.sessions, &StopSession{ID: id, Reason: "deleted by request", Reply: reply})
-	info, err := awaitInfo(stopCtx, reply)
+	info, err := s.askSession(stopCtx, func(reply chan infoReply) any {
+		return &StopSession{ID: id, Reason: "deleted by request", Reply: reply}
+	})
 	if err != nil || wait <= 0 || info.State.Terminal() {
 		return info, err
 	}
@@ -96,21 +94,45 @@ func (s *System) DeleteSession(ctx context.Context, id string, wait time.Duratio
 func (s *System) wait(ctx context.Context, id string, wait time.Duration, untilTerminal bool) (SessionInfo, error) {
 	ctx, cancel := context.WithTimeout(ctx, wait+replyTimeout)
 	defer cancel()
-	reply := make(chan infoReply, 1)
-	s.system.Root.Send(s.sessions, &WaitSessionRequest{ID: id, Deadline: time.Now().Add(wait), UntilTerminal: untilTerminal, Reply: reply})
-	info, err := awaitInfo(ctx, reply)
+	deadline := time.Now().Add(wait)
+	info, err := s.askSession(ctx, func(reply chan infoReply) any {
+		return &WaitSessionRequest{ID: id, Deadline: deadline, UntilTerminal: untilTerminal, Reply: reply}
+	})
 	if err != nil {
 		return s.GetSession(context.WithoutCancel(ctx), id)
 	}
 	return info, nil
 }
 
-func awaitInfo(ctx context.Context, reply chan infoReply) (SessionInfo, error) {
-	select {
-	case r := <-reply:
-		return r.Info, r.Err
-	case <-ctx.Done():
-		return SessionInfo{}, ctxError(ctx)
+// resendAfter is how long askSession waits before asking again.
+const resendAfter = 2 * time.Second
+
+// askSession sends a request made by build to the supervisor, which routes
+// it to the session, and waits for the reply. protoactor drops the
+// messages left in the mailbox of an actor that its supervisor stops,
+// without a dead letter, so a request that finds no answer within
+// resendAfter is sent once more with a new reply channel; every request
+// sent this way is idempotent. Async sessions answer in microseconds; an
+// inline session busy in a Docker call answers both, and the first reply
+// wins.
+func (s *System) askSession(ctx context.Context, build func(reply chan infoReply) any) (SessionInfo, error) {
+	first := make(chan infoReply, 1)
+	s.system.Root.Send(s.sessions, build(first))
+	timer := time.NewTimer(resendAfter)
+	defer timer.Stop()
+	var second chan infoReply
+	for {
+		select {
+		case r := <-first:
+			return r.Info, r.Err
+		case r := <-second:
+			return r.Info, r.Err
+		case <-timer.C:
+			second = make(chan infoReply, 1)
+			s.system.Root.Send(s.sessions, build(second))
+		case <-ctx.Done():
+			return SessionInfo{}, ctxError(ctx)
+		}
 	}
 }
 

@@ -293,7 +293,7 @@ func (s *Session) issue(ctx actor.Context, kind OpKind, priority int, notifyStar
 	r := s.rec
 	r.opSeq++
 	job := &DockerJob{
-		OpID: r.opSeq, Kind: kind, Run: run, Idempotent: true,
+		OpID: r.opSeq, SessionID: r.id, Kind: kind, Run: run, Idempotent: true,
 		ReplyTo: ctx.Self(), NotifyStart: notifyStart, Priority: priority, Enqueued: time.Now(),
 	}
 	r.inflight = job

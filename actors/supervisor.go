@@ -43,6 +43,9 @@ type SessionSupervisor struct {
 	rt     *deps
 	reg    *registry
 	logger hclog.Logger
+	// self and root let HandleFailure, which gets no actor context, send.
+	self *actor.PID
+	root *actor.RootContext
 }
 
 func newSupervisorProps(rt *deps) *actor.Props {
@@ -55,17 +58,40 @@ func newSupervisorProps(rt *deps) *actor.Props {
 	logger := rt.logger.Named("sessions")
 	return actor.PropsFromProducer(func() actor.Actor {
 		return &SessionSupervisor{rt: rt, reg: reg, logger: logger}
-	}, actor.WithReceiverMiddleware(panicLogger(rt.logger)),
-		actor.WithSupervisor(actor.NewOneForOneStrategy(sessionMaxActorRestarts, time.Minute, sessionDecider(logger))))
+	}, actor.WithReceiverMiddleware(panicLogger(rt.logger)))
 }
 
-// sessionMaxActorRestarts is how often a session actor may panic within a
-// minute before it is stopped and its container removed.
+// HandleFailure makes the supervisor the strategy for its sessions: one
+// for one, restarting a failed session actor at once (the restarted
+// session reads its container back from Docker) until it failed more than
+// sessionMaxActorRestarts times within a minute. Then the session ends
+// failed and its container is removed. It runs on the supervisor's own
+// goroutine, so the registry changes before any later request is routed
+// to the stopped actor. Escalating would restart the supervisor and stop
+// every session, so it is never used.
+func (sv *SessionSupervisor) HandleFailure(_ *actor.ActorSystem, sup actor.Supervisor, child *actor.PID, rs *actor.RestartStatistics, reason, _ any) {
+	rs.Fail()
+	if rs.NumberOfFailures(time.Minute) <= sessionMaxActorRestarts {
+		sv.logger.Warn("restarting failed session actor", "pid", child.Id, "reason", fmt.Sprint(reason))
+		sup.RestartChildren(child)
+		return
+	}
+	id := sv.reg.byPID[child.Id]
+	sv.logger.Error("session actor failed too often, stopping it and removing its container",
+		"session_id", id, "failures", rs.FailureCount(), "reason", fmt.Sprint(reason))
+	sv.retire(id, "session actor failed repeatedly")
+	sup.StopChildren(child)
+}
+
+// sessionMaxActorRestarts is how often a session actor may be restarted
+// after a panic within a minute; the next panic stops it and removes its
+// container.
 const sessionMaxActorRestarts = 5
 
 func (sv *SessionSupervisor) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
 	case *actor.Started:
+		sv.self, sv.root = ctx.Self(), ctx.ActorSystem().Root
 		sv.schedulePurge(ctx)
 	case *CreateSession:
 		sv.onCreate(ctx, msg)
@@ -92,7 +118,7 @@ func (sv *SessionSupervisor) Receive(ctx actor.Context) {
 	case *sessionFinished:
 		sv.onSessionFinished(ctx, msg)
 	case *actor.Terminated:
-		sv.onTerminated(ctx, msg)
+		sv.onTerminated(msg)
 	case *StopAllSessions:
 		sv.onStopAll(ctx, msg)
 	case *purgeTick:
@@ -271,43 +297,67 @@ func (sv *SessionSupervisor) onSessionFinished(ctx actor.Context, msg *sessionFi
 	if !ok {
 		return
 	}
-	sv.uncount(entry)
-	sv.rt.metrics.sessions.WithLabelValues(string(entry.summary.State)).Dec()
-	delete(sv.reg.live, msg.Info.ID)
+	sv.forget(msg.Info.ID)
 	sv.reg.ended[msg.Info.ID] = msg.Info
 	ctx.Poison(entry.pid)
 }
 
-// onTerminated handles a session actor that stopped without finishing:
-// the strategy gave up after repeated panics, or shutdown stopped it. Its
-// container is removed unless the shutdown keeps containers.
-func (sv *SessionSupervisor) onTerminated(ctx actor.Context, msg *actor.Terminated) {
+// onTerminated forgets a session actor that stopped without finishing,
+// which happens at shutdown, when its actor failed too often (already
+// retired by HandleFailure), or when it stopped for a reason nobody
+// recorded; that last kind is retired here.
+func (sv *SessionSupervisor) onTerminated(msg *actor.Terminated) {
 	id, ok := sv.reg.byPID[msg.Who.Id]
 	if !ok {
 		return
 	}
 	delete(sv.reg.byPID, msg.Who.Id)
-	entry, live := sv.reg.live[id]
-	if !live {
+	if _, live := sv.reg.live[id]; !live {
 		return
+	}
+	if sv.reg.shuttingDown {
+		sv.forget(id)
+		return
+	}
+	sv.retire(id, "session actor stopped unexpectedly")
+}
+
+// forget drops a live session from the registry and the limits.
+func (sv *SessionSupervisor) forget(id string) (SessionInfo, bool) {
+	entry, ok := sv.reg.live[id]
+	if !ok {
+		return SessionInfo{}, false
 	}
 	sv.uncount(entry)
 	sv.rt.metrics.sessions.WithLabelValues(string(entry.summary.State)).Dec()
 	delete(sv.reg.live, id)
-	info := entry.summary
-	if sv.reg.shuttingDown {
+	return entry.summary, true
+}
+
+// retire ends a session whose actor cannot go on: it is recorded as failed
+// with reason and its container is removed by name.
+func (sv *SessionSupervisor) retire(id, reason string) {
+	info, ok := sv.forget(id)
+	if !ok {
 		return
 	}
-	sv.logger.Error("session actor stopped after repeated failures, removing its container", "session_id", id)
 	info.State = StateFailed
-	info.LastError = "session actor failed repeatedly"
-	info.History = append(info.History, Transition{State: StateFailed, At: time.Now(), Reason: info.LastError})
+	info.LastError = reason
+	info.History = append(info.History, Transition{State: StateFailed, At: time.Now(), Reason: reason})
 	sv.reg.ended[id] = info
+	sv.rt.metrics.failed.Inc()
 	name := docker.ContainerName(id)
-	ctx.Send(sv.rt.poolPID(), &DockerJob{
-		Kind: OpRemove, Idempotent: true, Priority: PriorityRemove, ReplyTo: ctx.Self(), Enqueued: time.Now(),
+	job := &DockerJob{
+		SessionID: id, Kind: OpRemove, Idempotent: true, Priority: PriorityRemove, ReplyTo: sv.self, Enqueued: time.Now(),
 		Run: func(c context.Context, e docker.Engine) (any, error) { return nil, e.RemoveContainer(c, name) },
-	})
+	}
+	if sv.rt.useAsync() {
+		sv.root.Send(sv.rt.poolPID(), job)
+		return
+	}
+	// Without a pool the removal runs on a goroutine: the supervisor's
+	// mailbox must not wait for Docker.
+	go func() { sv.root.Send(sv.self, sv.rt.exec.run(sv.rt.baseCtx, job)) }()
 }
 
 func (sv *SessionSupervisor) onStopAll(ctx actor.Context, msg *StopAllSessions) {

@@ -156,6 +156,7 @@ func Start(opts Options) (*System, error) {
 		return nil, errors.New("actor tree did not start within 5s")
 	}
 
+	system.EventStream.Subscribe(s.answerDeadLetters)
 	s.wg.Add(1)
 	go s.watchDocker()
 	logger.Info("actor system started", "mode", s.mode(), "workers", cfg.AsyncPoolSize, "queue_capacity", cfg.DockerQueueSize)
