@@ -25,8 +25,8 @@ const (
 type poolStats struct {
 	queued atomic.Int64
 	// reserved counts admitted sessions whose create job has not reached
-	// the pool yet; admission adds it to queued so that concurrent
-	// admissions cannot overfill the queue.
+	// the pool yet. Admission adds it to queued, so concurrent admissions
+	// cannot overfill the queue.
 	reserved   atomic.Int64
 	busy       atomic.Int64
 	enqueued   atomic.Uint64
@@ -71,10 +71,11 @@ type busyJob struct {
 // poolRecheck wakes the pool when a running job turns stuck.
 type poolRecheck struct{}
 
-// DockerPool owns the bounded queue of Docker jobs and hands each job to an
-// idle DockerWorker. A job waits only while every worker is busy, so one
-// slow call never delays a job that another worker could run. A full queue
-// rejects at once with ErrQueueFull: senders are never blocked.
+// DockerPool owns the queue of Docker jobs and hands each job to an idle
+// DockerWorker. A job waits only while the running jobs reach the limit, so
+// one slow call never delays a job that another worker could run. Sending
+// to the pool never blocks: the queue's bound is kept at admission, and a
+// background job that finds the queue full gets ErrQueueFull at once.
 type DockerPool struct {
 	rt     *deps
 	st     *poolState

@@ -138,7 +138,7 @@ func (s *System) askSession(ctx context.Context, build func(reply chan infoReply
 
 func ctxError(ctx context.Context) error {
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		return &Error{Code: CodeTimeout, Message: fmt.Sprintf("the actors did not answer within %s", replyTimeout)}
+		return &Error{Code: CodeTimeout, Message: fmt.Sprintf("the actors did not reply within %s; try again", replyTimeout)}
 	}
 	return ctx.Err()
 }

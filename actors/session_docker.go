@@ -177,9 +177,9 @@ func (s *Session) onResult(ctx actor.Context, res *DockerResult) {
 	}
 }
 
-// adoptStaleContainer notes the container of a create result that arrived
-// after the session stopped waiting for it (an actor restart), so that
-// cleanup removes it by name anyway; nothing else needs doing here.
+// adoptStaleContainer records the container of a create result that
+// arrived after an actor restart made the session stop waiting for it.
+// Cleanup removes the container by name in any case.
 func (s *Session) adoptStaleContainer(res *DockerResult) {
 	if c, ok := res.Value.(docker.Container); ok && res.Kind == OpCreate && s.rec.containerID == "" {
 		s.rec.containerID = c.ID
@@ -347,7 +347,7 @@ func (s *Session) retryLater(ctx actor.Context, what string, err error) {
 
 func (s *Session) resetRetries() {
 	if s.rec.retries > 0 {
-		s.logger.Info("docker answers again")
+		s.logger.Info("docker daemon reachable again")
 	}
 	s.rec.retries, s.rec.retryWarned = 0, false
 }

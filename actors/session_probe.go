@@ -12,7 +12,7 @@ import (
 	"github.com/sessiond/sessiond/docker"
 )
 
-// startProbe polls the health path on a goroutine until it answers 200,
+// startProbe polls the health path on a goroutine until it returns 200,
 // the startup timeout passes or the probe is canceled.
 func (s *Session) startProbe(ctx actor.Context) {
 	r := s.rec
@@ -117,7 +117,7 @@ func (s *Session) containerDied(ctx actor.Context, reason string) {
 	})
 }
 
-// probe polls url until it answers 200 or ctx ends.
+// probe polls url until it returns 200 or ctx ends.
 func (rt *deps) probe(ctx context.Context, url string) error {
 	var lastErr error
 	ticker := time.NewTicker(rt.cfg.ProbeInterval)
@@ -133,7 +133,7 @@ func (rt *deps) probe(ctx context.Context, url string) error {
 			if resp.StatusCode == http.StatusOK {
 				return nil
 			}
-			err = fmt.Errorf("health check answered %s", resp.Status)
+			err = fmt.Errorf("health check returned %s", resp.Status)
 		}
 		lastErr = err
 		select {

@@ -22,7 +22,8 @@ import (
 	"github.com/sessiond/sessiond/docker"
 )
 
-// deps is what every actor of one System shares.
+// deps are the settings, clients and counters that every actor of one
+// System shares.
 type deps struct {
 	cfg           config.Config
 	engine        docker.Engine
