@@ -66,6 +66,9 @@ type poolState struct {
 type busyJob struct {
 	job     *DockerJob
 	started time.Time
+	// limited is false for removals, which the adaptive limit does not
+	// count.
+	limited bool
 }
 
 // poolRecheck wakes the pool when a running job turns stuck.
@@ -228,15 +231,25 @@ func (p *DockerPool) onCancel(ctx actor.Context, msg *CancelDockerJob) {
 
 // dispatch gives queued jobs to idle workers, highest priority first,
 // while fewer jobs than the limit run.
+//
+// Removals bypass the adaptive limit: they are short, free the daemon's
+// resources, and would otherwise wait behind every queued creation while
+// the limit holds creations back. Their load on the daemon still shows in
+// the create latency that sets the limit.
 func (p *DockerPool) dispatch(ctx actor.Context) {
-	for len(p.st.idle) > 0 && p.underLimit(ctx) {
-		job := p.next()
+	for len(p.st.idle) > 0 {
+		var job *DockerJob
+		if p.underLimit(ctx) {
+			job = p.next(0)
+		} else {
+			job = p.next(PriorityRemove)
+		}
 		if job == nil {
 			return
 		}
 		worker := p.st.idle[len(p.st.idle)-1]
 		p.st.idle = p.st.idle[:len(p.st.idle)-1]
-		p.st.busy[worker.Id] = busyJob{job: job, started: time.Now()}
+		p.st.busy[worker.Id] = busyJob{job: job, started: time.Now(), limited: job.Priority != PriorityRemove}
 		p.rt.metrics.busyWorkers.Set(float64(p.rt.pool.busy.Add(1)))
 		p.rt.pool.dispatched.Add(1)
 		p.rt.metrics.dockerQueueWait.Observe(time.Since(job.Enqueued).Seconds())
@@ -258,7 +271,7 @@ func (p *DockerPool) underLimit(ctx actor.Context) bool {
 	running := 0
 	var oldest time.Time
 	for _, b := range p.st.busy {
-		if now.Sub(b.started) >= stuckAfter {
+		if !b.limited || now.Sub(b.started) >= stuckAfter {
 			continue
 		}
 		running++
@@ -282,8 +295,10 @@ func (p *DockerPool) stuckAfter() time.Duration {
 	return max(time.Second, 4*p.st.limiter.baseline)
 }
 
-func (p *DockerPool) next() *DockerJob {
-	for prio := range p.st.queues {
+// next takes the first job of the highest priority at or below from (0
+// is the highest).
+func (p *DockerPool) next(from int) *DockerJob {
+	for prio := from; prio < numPriorities; prio++ {
 		q := p.st.queues[prio]
 		if len(q) == 0 {
 			continue

@@ -214,3 +214,38 @@ func TestPoolAcceptsRemovalsWhenQueueFull(t *testing.T) {
 		t.Errorf("removal with a full queue: %v, want it run", seen[3])
 	}
 }
+
+func TestRemovalsBypassAdaptiveLimit(t *testing.T) {
+	sys := startSystem(t, newFakeEngine(t), func(c *config.Config) {
+		c.AsyncPoolSize = 4
+		c.DockerLimitInitial = 1
+	})
+	pid, results := collector(t, sys)
+	hold := make(chan struct{})
+	defer close(hold)
+	held := job(1, pid, func(ctx context.Context) error {
+		select {
+		case <-hold:
+		case <-ctx.Done():
+		}
+		return nil
+	})
+	held.Priority = PriorityCreate
+	waiting := job(2, pid, func(context.Context) error { return nil })
+	waiting.Priority = PriorityCreate
+	removal := job(3, pid, func(context.Context) error { return nil })
+	removal.Priority = PriorityRemove
+	for _, j := range []*DockerJob{held, waiting, removal} {
+		sys.system.Root.Send(sys.rt.poolPID(), j)
+	}
+	// The limit of one is taken by the held create, so the second create
+	// waits; the removal must not wait behind it.
+	select {
+	case res := <-results:
+		if res.OpID != 3 {
+			t.Fatalf("first result is op %d, want the removal (op 3)", res.OpID)
+		}
+	case <-time.After(900 * time.Millisecond):
+		t.Fatal("the removal waited behind the limited creates")
+	}
+}
