@@ -6,7 +6,7 @@ BIN           := bin
 SANDBOX_IMAGE ?= sessiond-sandbox:latest
 GOTEST_FLAGS  ?= -race -count=1 -timeout 20m
 
-.PHONY: all build image run test test-unit vet fmt-check clean-containers clean
+.PHONY: all build image run test test-unit bench vet fmt-check clean-containers clean
 
 all: build image
 
@@ -39,6 +39,12 @@ test: fmt-check vet image
 # test-unit skips the tests that need Docker.
 test-unit:
 	$(GO) test -short $(GOTEST_FLAGS) ./...
+
+# bench runs sessiond in several configurations and the raw-Docker baseline
+# under load and writes docs/benchmarks.md. It needs the local Docker daemon,
+# takes up to 15 minutes, and measures best while nothing else loads Docker.
+bench: build image
+	$(GO) run ./bench --sessiond $(BIN)/sessiond --image $(SANDBOX_IMAGE) --go $(GO)
 
 # clean-containers removes containers left by interrupted test runs: all
 # of them, including those of another run still going on this daemon.
