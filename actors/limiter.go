@@ -3,7 +3,9 @@ package actors
 import "time"
 
 // vegasLimit adapts how many Docker jobs run at once, in the manner of TCP
-// Vegas: it keeps a no-load create latency as the baseline and estimates how many calls wait inside the daemon as
+// Vegas: it keeps a no-load create latency as the baseline (the first
+// create, lowered by faster ones and following creates that ran alone),
+// and estimates how many calls wait inside the daemon as
 // limit * (1 - baseline/latency). Under about one waiting call the limit
 // grows by one; over about two it shrinks by one; an error or a timeout
 // cuts it by a quarter. The Docker daemon serves creates at a rate that
@@ -47,8 +49,12 @@ func (v *vegasLimit) observe(latency time.Duration, inflight int, failed bool) {
 		return
 	}
 	switch {
-	case v.baseline == 0 || latency < v.baseline:
+	case v.baseline == 0:
 		v.baseline = latency
+	case latency < v.baseline:
+		// Move halfway down, so one create that was fast by luck does not
+		// set a baseline the daemon cannot meet again.
+		v.baseline -= (v.baseline - latency) / 2
 	case inflight <= 1:
 		// A create alone in flight is a no-load sample by definition: follow
 		// those, so a daemon that got slower for good raises the baseline.
