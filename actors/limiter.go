@@ -24,6 +24,10 @@ type vegasLimit struct {
 	// alpha and beta are the queue sizes, in calls, below which the limit
 	// grows and above which it shrinks.
 	alpha, beta float64
+	// slowStart doubles the limit instead of adding one until the first
+	// time the daemon shows a queue, as TCP does, so a burst that meets a
+	// limit of 1 reaches a useful size after a few creates.
+	slowStart bool
 }
 
 func newVegasLimit(min, initial, max int) *vegasLimit {
@@ -34,7 +38,7 @@ func newVegasLimit(min, initial, max int) *vegasLimit {
 	// With one or two calls waiting inside it, the daemon always has the
 	// next call at hand; measured on Docker 20.10 with 2 cores, the limit
 	// then settles at 3 to 5 (docs/benchmarks.md).
-	return &vegasLimit{limit: clampInt(initial, min, max), min: min, max: max, alpha: 2, beta: 4}
+	return &vegasLimit{limit: clampInt(initial, min, max), min: min, max: max, alpha: 2, beta: 4, slowStart: true}
 }
 
 // observe updates the limit after a create that took latency while
@@ -43,6 +47,7 @@ func newVegasLimit(min, initial, max int) *vegasLimit {
 func (v *vegasLimit) observe(latency time.Duration, inflight int, failed bool) {
 	if failed {
 		v.limit = max(v.min, v.limit*3/4)
+		v.slowStart = false
 		return
 	}
 	if latency <= 0 {
@@ -68,10 +73,17 @@ func (v *vegasLimit) observe(latency time.Duration, inflight int, failed bool) {
 		// Grow only when the limit is what holds jobs back; an idle pool
 		// says nothing about how much more the daemon can take.
 		if inflight*2 >= v.limit {
-			v.limit = min(v.max, v.limit+1)
+			step := 1
+			if v.slowStart {
+				step = v.limit
+			}
+			v.limit = min(v.max, v.limit+step)
 		}
 	case queued > v.beta:
 		v.limit = max(v.min, v.limit-1)
+		v.slowStart = false
+	default:
+		v.slowStart = false
 	}
 }
 

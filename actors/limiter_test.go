@@ -27,6 +27,7 @@ func TestVegasLimitObserve(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			v := newVegasLimit(1, tc.limit, 8)
 			v.baseline = base
+			v.slowStart = false
 			v.observe(tc.latency, tc.inflight, tc.failed)
 			if v.limit != tc.want {
 				t.Errorf("limit = %d, want %d", v.limit, tc.want)
@@ -60,5 +61,25 @@ func TestVegasLimitBounds(t *testing.T) {
 	v = newVegasLimit(30, 1, 20)
 	if v.min != 20 || v.limit != 20 {
 		t.Errorf("min above max: min %d, limit %d; want both 20", v.min, v.limit)
+	}
+}
+
+func TestVegasLimitSlowStartDoubles(t *testing.T) {
+	base := 200 * time.Millisecond
+	v := newVegasLimit(1, 1, 20)
+	var limits []int
+	for range 3 {
+		v.observe(base, v.limit, false)
+		limits = append(limits, v.limit)
+	}
+	if limits[0] != 2 || limits[1] != 4 || limits[2] != 8 {
+		t.Errorf("limits = %v, want doubling 2, 4, 8 while the daemon shows no queue", limits)
+	}
+	// A queue ends slow start: from then on the limit moves by one.
+	v.observe(base*2, v.limit, false)
+	before := v.limit
+	v.observe(base, v.limit, false)
+	if v.limit != before+1 {
+		t.Errorf("after slow start: limit %d, want %d", v.limit, before+1)
 	}
 }

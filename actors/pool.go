@@ -232,16 +232,17 @@ func (p *DockerPool) onCancel(ctx actor.Context, msg *CancelDockerJob) {
 // dispatch gives queued jobs to idle workers, highest priority first,
 // while fewer jobs than the limit run.
 //
-// Removals bypass the adaptive limit: they are short, free the daemon's
-// resources, and would otherwise wait behind every queued creation while
-// the limit holds creations back. Their load on the daemon still shows in
-// the create latency that sets the limit.
+// One removal at a time may run beyond the adaptive limit: removals are
+// short and free the daemon's resources, and would otherwise wait behind
+// every queued creation while the limit holds creations back. Only one,
+// because each removal in flight slows the creations that users wait for.
 func (p *DockerPool) dispatch(ctx actor.Context) {
 	for len(p.st.idle) > 0 {
 		var job *DockerJob
-		if p.underLimit(ctx) {
+		switch {
+		case p.underLimit(ctx):
 			job = p.next(0)
-		} else {
+		case p.removalsRunning() == 0:
 			job = p.next(PriorityRemove)
 		}
 		if job == nil {
@@ -293,6 +294,17 @@ func (p *DockerPool) underLimit(ctx actor.Context) bool {
 // stuckAfter is four no-load create latencies, and at least a second.
 func (p *DockerPool) stuckAfter() time.Duration {
 	return max(time.Second, 4*p.st.limiter.baseline)
+}
+
+// removalsRunning counts the removals that run outside the limit.
+func (p *DockerPool) removalsRunning() int {
+	n := 0
+	for _, b := range p.st.busy {
+		if !b.limited {
+			n++
+		}
+	}
+	return n
 }
 
 // next takes the first job of the highest priority at or below from (0
