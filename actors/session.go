@@ -250,14 +250,13 @@ func (s *Session) beginCleanup(ctx actor.Context, final State) {
 
 // finish records the terminal state and hands the final snapshot to the
 // supervisor, which stops this actor after the messages already queued.
-func (s *Session) finish(ctx actor.Context) {
+func (s *Session) finish(ctx actor.Context, reason string) {
 	r := s.rec
 	if r.finished {
 		return
 	}
 	r.finished = true
 	if r.state != r.finalState {
-		reason := "container removed"
 		if r.finalState == StateFailed && r.lastError != "" {
 			reason = r.lastError
 		}

@@ -191,7 +191,7 @@ func (s *Session) onCreateResult(ctx actor.Context, res *DockerResult) {
 	if r.cleaning {
 		if errors.Is(res.Err, ErrJobCanceled) {
 			// The job never left the queue: no container exists.
-			s.finish(ctx)
+			s.finish(ctx, "left the Docker queue before a container was made")
 			return
 		}
 		s.issueRemove(ctx)
@@ -305,7 +305,7 @@ func (s *Session) onRemoveResult(ctx actor.Context, res *DockerResult) {
 	} else {
 		s.logger.Debug("container removed", "container", r.name)
 	}
-	s.finish(ctx)
+	s.finish(ctx, "container removed")
 }
 
 // onInspectUnreachable handles an inspect that failed because the daemon

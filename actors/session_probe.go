@@ -49,7 +49,11 @@ func (s *Session) onProbeFinished(ctx actor.Context, msg *probeFinished) {
 			s.rt.metrics.timeToReady.Observe(r.readyAt.Sub(r.createdAt).Seconds())
 		}
 		s.transition(ctx, StateReady, fmt.Sprintf("health check passed on 127.0.0.1:%d", r.hostPort))
-		s.logger.Info("session ready", "host_port", r.hostPort, "time_to_ready", r.readyAt.Sub(r.createdAt))
+		if r.restarts == 0 && !r.adopted {
+			s.logger.Info("session ready", "host_port", r.hostPort, "time_to_ready", r.readyAt.Sub(r.createdAt))
+		} else {
+			s.logger.Info("session ready again", "host_port", r.hostPort, "restarts", r.restarts, "adopted", r.adopted)
+		}
 		return
 	}
 	s.logger.Debug("health probe gave up, inspecting container", "error", msg.Err)

@@ -489,6 +489,16 @@ func TestTreeText(t *testing.T) {
 	}
 }
 
+func TestTreeTextShowsDetails(t *testing.T) {
+	got := formatTree(actors.TreeNode{Name: "docker", Kind: "DockerPool", State: "running",
+		Detail: map[string]any{"limit": 4, "mode": "async", "note": "two words"}})
+
+	want := "docker kind=DockerPool state=running restarts=0 pid=- limit=4 mode=async note=\"two words\"\n"
+	if got != want {
+		t.Errorf("formatTree = %q, want %q", got, want)
+	}
+}
+
 func TestTreeTextEmptyFields(t *testing.T) {
 	got := formatTree(actors.TreeNode{Name: "odd\nname"})
 
