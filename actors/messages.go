@@ -15,7 +15,7 @@ import (
 // futures race between reply and timeout under -race, and the caller
 // already owns a context with a deadline.
 
-// CreateSession asks the SessionSupervisor to admit and start a session.
+// CreateSession requests that the SessionSupervisor admit and start a session.
 type CreateSession struct {
 	Request CreateRequest
 	Reply   chan createReply
@@ -33,7 +33,7 @@ type infoReply struct {
 	Err  error
 }
 
-// GetSessionRequest asks for one session; it counts as activity.
+// GetSessionRequest requests one session. It counts as activity.
 type GetSessionRequest struct {
 	ID    string
 	Reply chan infoReply
@@ -41,7 +41,7 @@ type GetSessionRequest struct {
 	hops int
 }
 
-// ListSessionsRequest asks for every session that matches Filter.
+// ListSessionsRequest requests every session that matches Filter.
 type ListSessionsRequest struct {
 	Filter ListFilter
 	Reply  chan []SessionInfo
@@ -90,13 +90,13 @@ type ContainerEventReceived struct {
 	Event docker.Event
 }
 
-// sessionChanged tells the supervisor a session's new summary.
+// sessionChanged carries a session's new summary to the supervisor.
 type sessionChanged struct {
 	Info SessionInfo
 }
 
-// sessionFinished tells the supervisor that a session reached a terminal
-// state and its container is gone (or could not be removed).
+// sessionFinished reports to the supervisor that a session reached a
+// terminal state and its container is gone or could not be removed.
 type sessionFinished struct {
 	Info SessionInfo
 }
@@ -110,8 +110,8 @@ type adoptSession struct {
 	Reply     chan error
 }
 
-// resyncSessions tells the supervisor the event stream was down; it asks
-// every session to check its container.
+// resyncSessions reports that the event stream was down. The supervisor
+// then has every session check its container.
 type resyncSessions struct{}
 
 // checkContainer asks a session to inspect its container.

@@ -44,8 +44,9 @@ type sessionRecord struct {
 	generation  uint64
 	probeCancel context.CancelFunc
 	oomSeen     bool
-	// deathPending is set from a die event until the inspect that tells
-	// why the container died returns; dieExitCode is the event's exit code.
+	// deathPending is set from a die event until the inspect that finds
+	// out why the container died returns. dieExitCode is the event's exit
+	// code.
 	deathPending bool
 	dieExitCode  int
 	// retries counts Docker jobs repeated after the daemon was
@@ -75,7 +76,7 @@ type sessionRecord struct {
 	// readyObserved is set once time-to-ready went into the metric, so
 	// restarts and adoptions do not count as slow starts.
 	readyObserved bool
-	// inspectPurpose says why the inspect in flight was issued.
+	// inspectPurpose is the reason the inspect in flight was issued.
 	inspectPurpose inspectPurpose
 }
 

@@ -228,6 +228,7 @@ func (s *Session) onInspectResult(ctx actor.Context, res *DockerResult) {
 	if r.inspectPurpose == inspectDeath && r.state != StateProbing && r.state != StateReady {
 		return
 	}
+
 	if docker.KindOf(res.Err) == docker.KindNotFound {
 		if r.inspectPurpose == inspectReconcile && (r.state == StatePending || r.state == StateCreating || r.state == StateStarting) {
 			s.issueCreate(ctx, false)
@@ -245,7 +246,13 @@ func (s *Session) onInspectResult(ctx actor.Context, res *DockerResult) {
 		return
 	}
 	s.resetRetries()
-	c := res.Value.(docker.Container)
+	s.onContainerInspected(ctx, res.Value.(docker.Container))
+}
+
+// onContainerInspected acts on the state an inspect found, per the reason
+// the inspect was issued.
+func (s *Session) onContainerInspected(ctx actor.Context, c docker.Container) {
+	r := s.rec
 	r.containerID = c.ID
 	if c.State == "created" && r.inspectPurpose == inspectReconcile {
 		// Made but never started, by a process killed between the two
@@ -264,6 +271,7 @@ func (s *Session) onInspectResult(ctx actor.Context, res *DockerResult) {
 		s.containerDied(ctx, exitReason(c))
 		return
 	}
+
 	r.hostPort = c.HostPort
 	switch r.inspectPurpose {
 	case inspectDeath:
@@ -289,8 +297,8 @@ func (s *Session) onInspectResult(ctx actor.Context, res *DockerResult) {
 func (s *Session) onRemoveResult(ctx actor.Context, res *DockerResult) {
 	r := s.rec
 	if res.Err != nil && daemonTrouble(res.Err) && s.rt.baseCtx.Err() == nil {
-		// The container must not be left behind: try again until the
-		// daemon answers.
+		// The container must not be left behind, so the removal is retried
+		// until the daemon responds.
 		s.retryLater(ctx, "remove container", res.Err)
 		return
 	}
@@ -309,16 +317,16 @@ func (s *Session) onRemoveResult(ctx actor.Context, res *DockerResult) {
 }
 
 // onInspectUnreachable handles an inspect that failed because the daemon
-// did not answer. A daemon outage says nothing about the container, so it
+// did not respond. An outage is no evidence about the container, so it
 // must not fail a healthy session.
 func (s *Session) onInspectUnreachable(ctx actor.Context, err error) {
 	r := s.rec
 	switch r.inspectPurpose {
 	case inspectResync:
-		// Every reconnect of the event stream asks for another check.
+		// Every reconnect of the event stream triggers another check.
 		s.logger.Debug("container check failed, daemon unreachable", "error", err)
 	case inspectDeath:
-		// The die event already said how the container ended.
+		// The die event already carried the exit code.
 		s.containerDied(ctx, fmt.Sprintf("container exited with code %d", r.dieExitCode))
 	default:
 		s.retryLater(ctx, "inspect container", err)
@@ -352,7 +360,7 @@ func (s *Session) resetRetries() {
 	s.rec.retries, s.rec.retryWarned = 0, false
 }
 
-// daemonTrouble reports whether err means the daemon did not answer
+// daemonTrouble reports whether err means the daemon did not respond,
 // rather than that the request was wrong.
 func daemonTrouble(err error) bool {
 	switch docker.KindOf(err) {
