@@ -249,3 +249,27 @@ func TestRemovalsBypassAdaptiveLimit(t *testing.T) {
 		t.Fatal("the removal waited behind the limited creates")
 	}
 }
+
+func TestSessionsFallBackInlineWhenPoolStops(t *testing.T) {
+	engine := newFakeEngine(t)
+	sys := startSystem(t, engine, nil)
+	if err := sys.system.Root.StopFuture(sys.rt.poolPID()).Wait(); err != nil {
+		t.Fatalf("stop pool: %v", err)
+	}
+	waitFor(t, "the fallback", func() bool { return sys.Readiness(testCtx(t)).Mode == "inline-fallback" })
+
+	info, err := sys.CreateSession(testCtx(t), CreateRequest{User: "alice"}, 5*time.Second)
+	if err != nil || info.State != StateReady {
+		t.Fatalf("create without the pool: state %s, %v", info.State, err)
+	}
+	rd := sys.Readiness(testCtx(t))
+	if rd.PoolAlive {
+		t.Error("readiness says the pool is alive")
+	}
+	if _, err := sys.DeleteSession(testCtx(t), info.ID, 5*time.Second); err != nil {
+		t.Fatalf("delete without the pool: %v", err)
+	}
+	if n := engine.containerCount(); n != 0 {
+		t.Errorf("%d containers left", n)
+	}
+}
