@@ -3,19 +3,18 @@ package actors
 import "time"
 
 // vegasLimit adapts how many Docker jobs run at once, in the manner of TCP
-// Vegas: it keeps a no-load create latency as the baseline (the first
+// Vegas. It keeps a no-load create latency as the baseline (the first
 // create, lowered by faster ones and following creates that ran alone),
 // and estimates how many calls wait inside the daemon as
-// limit * (1 - baseline/latency). Under about one waiting call the limit
-// grows by one; over about two it shrinks by one; an error or a timeout
-// cuts it by a quarter. The Docker daemon serves creates at a rate that
-// barely grows with parallelism, so calls above that rate only wait inside
-// the daemon and delay every session; holding them in sessiond's FIFO
-// queue instead lets the first sessions of a burst finish first.
+// limit * (1 - baseline/latency). Below alpha waiting calls the limit
+// grows, above beta it shrinks by one, and an error or a timeout cuts it
+// by a quarter. The Docker daemon serves creates at a rate that barely
+// grows with parallelism, so calls above that rate only wait inside the
+// daemon and delay every session. Holding them in sessiond's FIFO queue
+// instead lets the first sessions of a burst finish first.
 //
-// Only create jobs feed it: their latency is the daemon's work, while
-// removals, inspects and lists are short or include grace periods that
-// say nothing about load. It is updated on every create completion, not
+// Only create jobs feed it, because their latency is the daemon's work.
+// Removals, inspects and lists are short and carry no signal of load. It is updated on every create completion, not
 // per time window, because a daemon does a few creates per second.
 type vegasLimit struct {
 	limit    int
@@ -35,9 +34,9 @@ func newVegasLimit(min, initial, max int) *vegasLimit {
 		max = 1
 	}
 	min = clampInt(min, 1, max)
-	// With one or two calls waiting inside it, the daemon always has the
-	// next call at hand; measured on Docker 20.10 with 2 cores, the limit
-	// then settles at 3 to 5 (docs/benchmarks.md).
+	// With two to four calls waiting inside it, the daemon always has the
+	// next call at hand. On Docker 20.10 with 2 cores the limit then
+	// settled at 3 to 5 in the runs of docs/benchmarks.md.
 	return &vegasLimit{limit: clampInt(initial, min, max), min: min, max: max, alpha: 2, beta: 4, slowStart: true}
 }
 
@@ -70,8 +69,8 @@ func (v *vegasLimit) observe(latency time.Duration, inflight int, failed bool) {
 	queued := float64(v.limit) * (1 - float64(v.baseline)/float64(latency))
 	switch {
 	case queued < v.alpha:
-		// Grow only when the limit is what holds jobs back; an idle pool
-		// says nothing about how much more the daemon can take.
+		// Grow only when the limit is what holds jobs back, because an idle
+		// pool shows nothing about how much more the daemon can take.
 		if inflight*2 >= v.limit {
 			step := 1
 			if v.slowStart {

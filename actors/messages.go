@@ -66,7 +66,7 @@ type WaitSessionRequest struct {
 	hops          int
 }
 
-// DescribeRequest asks an actor for its node in the supervision tree.
+// DescribeRequest requests an actor's node in the supervision tree.
 // Children are filled by the tree walker, not by the actor.
 type DescribeRequest struct {
 	Reply chan describeReply
@@ -101,8 +101,8 @@ type sessionFinished struct {
 	Info SessionInfo
 }
 
-// adoptSession asks the supervisor to rebuild a session from a container
-// found at start.
+// adoptSession requests that the supervisor rebuild a session from a
+// container found at start.
 type adoptSession struct {
 	Container docker.Container
 	Spec      sessionSpec
@@ -114,7 +114,7 @@ type adoptSession struct {
 // then has every session check its container.
 type resyncSessions struct{}
 
-// checkContainer asks a session to inspect its container.
+// checkContainer requests that a session inspect its container.
 type checkContainer struct{}
 
 // purgeTick makes the supervisor forget sessions past their retention.
@@ -157,7 +157,7 @@ const (
 	OpPing    OpKind = "ping"
 )
 
-// DockerJobStarted tells the job's sender that a worker picked the job up.
+// DockerJobStarted reports to the job's sender that a worker took the job.
 type DockerJobStarted struct {
 	OpID uint64
 }
@@ -180,8 +180,8 @@ type CancelDockerJob struct {
 	Job *DockerJob
 }
 
-// workerDone tells the pool a worker is idle again, with the result of
-// the job it ran for the adaptive limit.
+// workerDone reports to the pool that a worker is idle again. It carries
+// the result of the job for the adaptive limit.
 type workerDone struct {
 	Worker *actor.PID
 	Result *DockerResult

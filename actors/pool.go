@@ -119,9 +119,9 @@ func (p *DockerPool) Receive(ctx actor.Context) {
 	}
 }
 
-// onStarted spawns the workers. After a restart the old workers are gone
-// (protoactor stops a restarted actor's children); their running jobs still
-// deliver results to their senders, because workers reply directly.
+// onStarted spawns the workers. After a restart the old workers are gone,
+// because protoactor stops a restarted actor's children. Their running
+// jobs still deliver results, because workers reply to senders directly.
 func (p *DockerPool) onStarted(ctx actor.Context) {
 	p.st.idle = p.st.idle[:0]
 	p.st.workers = p.st.workers[:0]

@@ -27,6 +27,18 @@ func collector(t *testing.T, sys *System) (*actor.PID, <-chan *DockerResult) {
 	return pid, out
 }
 
+// heldUntil returns a job body that runs until hold closes or its
+// deadline passes.
+func heldUntil(hold <-chan struct{}) func(context.Context) error {
+	return func(ctx context.Context) error {
+		select {
+		case <-hold:
+		case <-ctx.Done():
+		}
+		return nil
+	}
+}
+
 func job(id uint64, replyTo *actor.PID, run func(context.Context) error) *DockerJob {
 	return &DockerJob{OpID: id, Kind: OpInspect, ReplyTo: replyTo, Enqueued: time.Now(), Priority: PriorityBackground,
 		Run: func(ctx context.Context, _ docker.Engine) (any, error) { return nil, run(ctx) }}
@@ -53,13 +65,7 @@ func testHungJob(t *testing.T, adaptive bool) {
 	hold := make(chan struct{})
 	defer close(hold)
 
-	sys.system.Root.Send(sys.rt.poolPID(), job(0, pid, func(ctx context.Context) error {
-		select {
-		case <-hold:
-		case <-ctx.Done():
-		}
-		return nil
-	}))
+	sys.system.Root.Send(sys.rt.poolPID(), job(0, pid, heldUntil(hold)))
 	const quick = 3 * (workers - 1)
 	for i := 1; i <= quick; i++ {
 		sys.system.Root.Send(sys.rt.poolPID(), job(uint64(i), pid, func(context.Context) error { return nil }))
@@ -90,13 +96,7 @@ func TestPoolRejectsWhenQueueFull(t *testing.T) {
 	})
 	pid, results := collector(t, sys)
 	hold := make(chan struct{})
-	block := func(ctx context.Context) error {
-		select {
-		case <-hold:
-		case <-ctx.Done():
-		}
-		return nil
-	}
+	block := heldUntil(hold)
 	for i := range 4 {
 		sys.system.Root.Send(sys.rt.poolPID(), job(uint64(i), pid, block))
 	}
@@ -127,13 +127,7 @@ func TestPoolCancelRemovesQueuedJob(t *testing.T) {
 	pid, results := collector(t, sys)
 	hold := make(chan struct{})
 	defer close(hold)
-	sys.system.Root.Send(sys.rt.poolPID(), job(1, pid, func(ctx context.Context) error {
-		select {
-		case <-hold:
-		case <-ctx.Done():
-		}
-		return nil
-	}))
+	sys.system.Root.Send(sys.rt.poolPID(), job(1, pid, heldUntil(hold)))
 	ran := make(chan struct{}, 1)
 	queued := job(2, pid, func(context.Context) error { ran <- struct{}{}; return nil })
 	sys.system.Root.Send(sys.rt.poolPID(), queued)
@@ -188,13 +182,7 @@ func TestPoolAcceptsRemovalsWhenQueueFull(t *testing.T) {
 	})
 	pid, results := collector(t, sys)
 	hold := make(chan struct{})
-	block := func(ctx context.Context) error {
-		select {
-		case <-hold:
-		case <-ctx.Done():
-		}
-		return nil
-	}
+	block := heldUntil(hold)
 	sys.system.Root.Send(sys.rt.poolPID(), job(1, pid, block))
 	sys.system.Root.Send(sys.rt.poolPID(), job(2, pid, block))
 	removal := job(3, pid, func(context.Context) error { return nil })
@@ -223,13 +211,7 @@ func TestRemovalsBypassAdaptiveLimit(t *testing.T) {
 	pid, results := collector(t, sys)
 	hold := make(chan struct{})
 	defer close(hold)
-	held := job(1, pid, func(ctx context.Context) error {
-		select {
-		case <-hold:
-		case <-ctx.Done():
-		}
-		return nil
-	})
+	held := job(1, pid, heldUntil(hold))
 	held.Priority = PriorityCreate
 	waiting := job(2, pid, func(context.Context) error { return nil })
 	waiting.Priority = PriorityCreate
