@@ -120,7 +120,7 @@ func (r *eventRouter) run(ctx context.Context, root *actor.RootContext, self *ac
 }
 
 // daemonAnswers pings the daemon, so that sessions check their containers
-// only once the daemon can answer them.
+// only once the daemon responds.
 func (r *eventRouter) daemonAnswers(ctx context.Context) bool {
 	ctx, cancel := context.WithTimeout(ctx, r.rt.cfg.DockerOperationTimeout)
 	defer cancel()

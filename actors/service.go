@@ -11,9 +11,9 @@ import (
 )
 
 // replyTimeout bounds how long a caller waits for an actor's reply, on top
-// of any ?wait it asked for. A session blocked in an inline Docker call
-// (USE_ASYNC_DOCKER=false) can take that long; async sessions answer in
-// microseconds.
+// of any ?wait it requested. A session blocked in an inline Docker call
+// (USE_ASYNC_DOCKER=false) can take that long, while async sessions reply
+// in microseconds.
 const replyTimeout = 10 * time.Second
 
 // describeTimeout bounds how long the tree dump waits for one actor; an
@@ -44,8 +44,8 @@ func (s *System) CreateSession(ctx context.Context, req CreateRequest, wait time
 		return created.Info, nil
 	}
 	if info.State == StateFailed && info.FailureCode != "" {
-		// The daemon timed out or was unreachable: say so with the status
-		// that fits, and name the session so the caller can look at it.
+		// The daemon timed out or was unreachable. Report that with the
+		// status that fits, and name the session so the caller can look at it.
 		return info, &Error{Code: info.FailureCode, RetryAfter: 5 * time.Second,
 			Message: fmt.Sprintf("session %s failed: %s", info.ID, info.LastError)}
 	}
@@ -143,7 +143,7 @@ func ctxError(ctx context.Context) error {
 	return ctx.Err()
 }
 
-// Tree implements Service: it asks every actor to describe itself, in
+// Tree implements Service by sending every actor a DescribeRequest, in
 // parallel, level by level.
 func (s *System) Tree(ctx context.Context) (TreeNode, error) {
 	return s.describe(ctx, s.top), nil

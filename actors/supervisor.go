@@ -240,8 +240,8 @@ func (sv *SessionSupervisor) register(pid *actor.PID, rec *sessionRecord) *sessi
 	return entry
 }
 
-// route forwards msg to the live session id, or answers from the record of
-// an ended session, or reports that the id is unknown.
+// route forwards msg to the live session id, or replies from the record
+// of an ended session, or reports that the id is unknown.
 func (sv *SessionSupervisor) route(ctx actor.Context, id string, msg any, reply func(SessionInfo, error)) {
 	if entry, ok := sv.reg.live[id]; ok {
 		ctx.Send(entry.pid, msg)

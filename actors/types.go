@@ -69,7 +69,7 @@ type SessionInfo struct {
 	Image       string `json:"image"`
 	State       State  `json:"state"`
 	ContainerID string `json:"container_id,omitempty"`
-	// Endpoint is host:port on 127.0.0.1 where the session's port answers.
+	// Endpoint is host:port on 127.0.0.1 where the session's port is published.
 	Endpoint       string            `json:"endpoint,omitempty"`
 	Limits         Limits            `json:"limits"`
 	Env            map[string]string `json:"env,omitempty"`
@@ -101,7 +101,8 @@ type TreeNode struct {
 	Children []TreeNode     `json:"children,omitempty"`
 }
 
-// Readiness tells whether sessiond can create sessions now.
+// Readiness is whether sessiond can create sessions now, with the state
+// behind that answer.
 type Readiness struct {
 	Ready           bool   `json:"ready"`
 	DockerReachable bool   `json:"docker_reachable"`
